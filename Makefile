@@ -1,0 +1,55 @@
+# One-line targets; the same strings run locally and in CI. `make help` lists them.
+export UV_PYTHON_DOWNLOADS := never
+RUN := uv run --no-sync
+STACK ?= dev
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint typecheck imports test-unit test-loadtest bench-bot \
+	bench-loadgen capacity manifests dashboards dashboards-preview hadolint workflows
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup: ## Install every member and the dev tools from uv.lock
+	uv sync --all-packages --locked
+
+demo: setup ## Local environment plus a gated load run; report under reports/<timestamp>/
+	$(RUN) python -m loadtest run
+
+test: setup lint typecheck imports hadolint test-unit test-loadtest ## Everything that runs on this machine
+
+lint: ## ruff lint and format check
+	$(RUN) ruff check . && $(RUN) ruff format --check .
+
+typecheck: ## mypy --strict on every member
+	$(RUN) mypy
+
+imports: ## import-linter contracts between members
+	$(RUN) lint-imports
+
+test-unit: ## pytest for bot, contract, dashboards and infra (real PostgreSQL)
+	$(RUN) pytest tests --ignore=tests/loadtest
+
+test-loadtest: ## pytest for the load suite, in its own process (gevent)
+	$(RUN) pytest tests/loadtest -p no:cacheprovider
+
+hadolint: ## Lint the bot's Dockerfile
+	$(RUN) hadolint bot/Dockerfile
+
+bench-bot: setup ## Benchmark our bot against PTB baselines
+	$(RUN) python -m bot.bench
+
+bench-loadgen: setup ## Benchmark the telegram delivery model against plain FastHttpUser
+	$(RUN) python -m loadtest bench
+
+capacity: setup ## Ramp one bot worker to its knee and print autoscaler advice
+	$(RUN) python -m loadtest capacity
+
+manifests: setup ## Write every object of STACK to build/manifests/<stack>/
+	$(RUN) python -m infra.manifests $(STACK)
+
+dashboards: setup ## Regenerate dashboards and rules into dashboards/build/
+	$(RUN) python -m dashboards build
+
+dashboards-preview: setup ## Render the main dashboard from a live Prometheus to a PNG
+	$(RUN) python -m dashboards preview

@@ -1,0 +1,1 @@
+"""tgscale bot: a stateless PTB 22 webhook service whose state lives in PostgreSQL."""

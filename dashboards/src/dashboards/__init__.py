@@ -1,0 +1,1 @@
+"""tgscale dashboards and alert rules, generated as code."""

@@ -1,0 +1,1 @@
+"""tgscale infra: Pulumi components that build an environment for the bot."""

@@ -1,0 +1,1 @@
+"""tgscale load suite: Telegram-faithful traffic in Locust, a Bot API emulator and gates."""

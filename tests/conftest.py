@@ -1,0 +1,61 @@
+"""Shared fixtures and the marker-by-directory rule for the whole test suite.
+
+PostgreSQL is always real: ``DATABASE_URL`` when set, otherwise one embedded server (the
+``pgserver`` wheel) per test session. Tests that need isolation take ``database_url``, which
+creates a fresh database for that test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# Tests under these folders get the marker automatically (see pytest_collection_modifyitems).
+_MARKER_BY_DIRECTORY = {"integration": "integration", "e2e": "load"}
+
+SHARED_DIR = Path(os.environ.get("TGSCALE_SHARED_DIR", Path(__file__).parents[2] / "shared"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(item.path).parts
+        for directory, marker in _MARKER_BY_DIRECTORY.items():
+            if directory in parts:
+                item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a PostgreSQL server's maintenance database for this test session."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    import pgserver  # the embedded server is only needed when no DATABASE_URL is given
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(postgres_server_url)
+    info["dbname"] = name
+    yield psycopg.conninfo.make_conninfo(**info)
+    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
