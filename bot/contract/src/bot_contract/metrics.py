@@ -151,10 +151,103 @@ BOT_METRICS: Final[tuple[Metric, ...]] = (
     READY,
 )
 
-# --- The load suite (Locust's /metrics route) and the Bot API emulator ---------------------------
-# Filled by the load-testing work; listed here so dashboards and gates never spell them twice.
-LOAD_METRICS: tuple[Metric, ...] = ()
-EMULATOR_METRICS: tuple[Metric, ...] = ()
+# --- The load suite (exported by the Locust process) ---------------------------------------
+LOAD_OFFERED: Final = Metric(
+    "tgload_updates_offered",
+    Kind.COUNTER,
+    "Updates the simulated Telegram created (the offered load), by update type.",
+    (LABEL_UPDATE_TYPE,),
+)
+LOAD_ACKED: Final = Metric(
+    "tgload_updates_acked",
+    Kind.COUNTER,
+    "Updates the webhook acknowledged with a 2xx, by update type.",
+    (LABEL_UPDATE_TYPE,),
+)
+LOAD_DELIVERIES: Final = Metric(
+    "tgload_deliveries",
+    Kind.COUNTER,
+    "Webhook POST attempts by update type and HTTP status ('timeout' or 'error' when none came).",
+    (LABEL_UPDATE_TYPE, LABEL_STATUS),
+)
+LOAD_REDELIVERIES: Final = Metric(
+    "tgload_redeliveries",
+    Kind.COUNTER,
+    "Repeated deliveries of one update (after a non-2xx, a timeout, or duplicate injection).",
+    (LABEL_UPDATE_TYPE,),
+)
+LOAD_EXPIRED: Final = Metric(
+    "tgload_updates_expired",
+    Kind.COUNTER,
+    "Updates dropped undelivered at their expiry (24 h for messages, 150 s for callbacks).",
+    (LABEL_UPDATE_TYPE,),
+)
+LOAD_RESPONSE_DURATION: Final = Metric(
+    "tgload_response_duration_seconds",
+    Kind.HISTOGRAM,
+    "Webhook response time as the load generator saw it, by update type.",
+    (LABEL_UPDATE_TYPE,),
+)
+LOAD_DELIVERY_LAG: Final = Metric(
+    "tgload_delivery_lag_seconds",
+    Kind.HISTOGRAM,
+    "Time from an update's creation to its acknowledgement, retries and queueing included.",
+    (LABEL_UPDATE_TYPE,),
+)
+LOAD_PENDING: Final = Metric(
+    "tgload_pending_updates",
+    Kind.GAUGE,
+    "Updates created but not yet acknowledged (getWebhookInfo's pending_update_count).",
+)
+LOAD_IN_FLIGHT: Final = Metric(
+    "tgload_requests_in_flight",
+    Kind.GAUGE,
+    "Webhook requests open right now (at most max_connections in the telegram model).",
+)
+LOAD_TARGET_RATE: Final = Metric(
+    "tgload_target_rate",
+    Kind.GAUGE,
+    "The arrival rate the load shape asks for right now, in updates per second.",
+)
+
+LOAD_METRICS: Final[tuple[Metric, ...]] = (
+    LOAD_OFFERED,
+    LOAD_ACKED,
+    LOAD_DELIVERIES,
+    LOAD_REDELIVERIES,
+    LOAD_EXPIRED,
+    LOAD_RESPONSE_DURATION,
+    LOAD_DELIVERY_LAG,
+    LOAD_PENDING,
+    LOAD_IN_FLIGHT,
+    LOAD_TARGET_RATE,
+)
+
+# --- The Bot API emulator ---------------------------------------------------------------------
+EMULATOR_REQUESTS: Final = Metric(
+    "tgemu_requests",
+    Kind.COUNTER,
+    "Bot API calls the emulator answered, by method and HTTP status.",
+    (LABEL_METHOD, LABEL_STATUS),
+)
+EMULATOR_RATE_LIMITED: Final = Metric(
+    "tgemu_rate_limited",
+    Kind.COUNTER,
+    "Calls answered 429 by the emulator's flood control, by method and scope (chat/group/global).",
+    (LABEL_METHOD, LABEL_SCOPE),
+)
+EMULATOR_INJECTED_ERRORS: Final = Metric(
+    "tgemu_injected_errors",
+    Kind.COUNTER,
+    "Errors the emulator injected on purpose, by method.",
+    (LABEL_METHOD,),
+)
+
+EMULATOR_METRICS: Final[tuple[Metric, ...]] = (
+    EMULATOR_REQUESTS,
+    EMULATOR_RATE_LIMITED,
+    EMULATOR_INJECTED_ERRORS,
+)
 
 #: Buckets for webhook processing time: dense under 100 ms, where the SLOs are.
 DURATION_BUCKETS_S: Final = (
