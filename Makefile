@@ -27,7 +27,7 @@ typecheck: ## mypy --strict on every member
 imports: ## import-linter contracts between members
 	$(RUN) lint-imports
 
-test-unit: ## pytest for bot, contract, dashboards and infra (real PostgreSQL)
+test-unit: ## pytest for bot, contract, emulator, dashboards and infra (real PostgreSQL)
 	$(RUN) pytest tests --ignore=tests/loadtest
 
 test-loadtest: ## pytest for the load suite, in its own process (gevent)
