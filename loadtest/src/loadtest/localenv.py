@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 from bot_contract.webhook import METRICS_PATH, READYZ_PATH, WEBHOOK_PATH
 from loadtest._process import (
     LocalEnvError,
-    ManagedProcess,
     ProcessSpec,
     Supervisor,
     http_ok,
@@ -145,35 +144,61 @@ def _interrupt_main(message: str) -> None:
     os.kill(os.getpid(), signal.SIGINT)
 
 
-def _start_http(
-    supervisor: Supervisor,
-    build: Callable[[int], ProcessSpec],
-    path: str,
-    *,
-    timeout_s: float,
-) -> tuple[ManagedProcess, int, float]:
-    """Start an HTTP server on a free port and wait for ``GET path`` to answer 2xx.
+class _HttpServer:
+    """An HTTP server child started on a free port now and waited for later.
 
-    A port taken between choosing and binding it (other tests run concurrently) is retried on
-    a new port; any other failure is raised at once.
+    Starting early and waiting late lets slow starts overlap. A port taken between choosing and
+    binding it (other tests run concurrently) is retried on a new port in :meth:`wait`; any
+    other failure is raised at once.
     """
-    for attempt in range(1, _PORT_ATTEMPTS + 1):
-        port = free_port()
-        process = supervisor.start(build(port))
-        url = f"http://{_HOST}:{port}{path}"
-        try:
-            probe = functools.partial(http_ok, url)
-            seconds = supervisor.wait_ready(
-                process, probe, timeout_s=timeout_s, what=f"GET {path} 2xx"
-            )
-        except LocalEnvError as error:
-            if attempt < _PORT_ATTEMPTS and "address already in use" in str(error).lower():
-                process.stopping = True
-                _say(f"{process.spec.name}: port {port} was taken, retrying on another")
-                continue
-            raise
-        return process, port, seconds
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def __init__(
+        self, supervisor: Supervisor, build: Callable[[int], ProcessSpec], path: str
+    ) -> None:
+        self._supervisor, self._build, self._path = supervisor, build, path
+        self.port = free_port()
+        self.process = supervisor.start(build(self.port))
+
+    @property
+    def url(self) -> str:
+        """The server's root URL."""
+        return f"http://{_HOST}:{self.port}"
+
+    def wait(self, *, timeout_s: float) -> float:
+        """Wait until ``GET path`` answers 2xx; return the seconds waited."""
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            probe = functools.partial(http_ok, f"{self.url}{self._path}")
+            try:
+                return self._supervisor.wait_ready(
+                    self.process, probe, timeout_s=timeout_s, what=f"GET {self._path} 2xx"
+                )
+            except LocalEnvError as error:
+                if attempt == _PORT_ATTEMPTS or "address already in use" not in str(error).lower():
+                    raise
+                self.process.stopping = True
+                _say(f"{self.process.spec.name}: port {self.port} was taken, retrying")
+                self.port = free_port()
+                self.process = self._supervisor.start(self._build(self.port))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _begin_prometheus(
+    supervisor: Supervisor, wanted: bool | None, root: Path, targets: Mapping[str, str]
+) -> tuple[_HttpServer | None, str | None]:
+    """Start Prometheus if wanted and installed; else say why not (the gates quote it)."""
+    if wanted is False:
+        return None, "Prometheus disabled for this run"
+    binary = find_prometheus()
+    if binary is None:
+        note = "prometheus is not on PATH"
+        if wanted:
+            raise LocalEnvError(f"{note}; {INSTALL_HINT}")
+        _say(f"{note}: Prometheus gates report 'not applicable'; {INSTALL_HINT}")
+        return None, note
+    server = _HttpServer(
+        supervisor, lambda port: prometheus_spec(binary, root, port, targets), "/-/ready"
+    )
+    return server, None
 
 
 def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
@@ -249,7 +274,17 @@ def local_environment(
     python = sys.executable
     try:
         with _sigterm_as_exit():
-            # 1. PostgreSQL (slowest) and the emulator start side by side.
+            # 1. The emulator and PostgreSQL (initdb is the slow part) start side by side.
+            emulator = _HttpServer(
+                supervisor,
+                lambda port: ProcessSpec(
+                    "emulator",
+                    [python, "-m", "loadtest", "emulator", "--host", _HOST, "--port", str(port)],
+                    env=_child_env({}),
+                    stop_timeout_s=10,
+                ),
+                _EMULATOR_STATS_PATH,
+            )
             bot_extra = dict(bot_env or {})
             database_url = bot_extra.get("DATABASE_URL") or os.environ.get("DATABASE_URL")
             postgres = None
@@ -259,18 +294,10 @@ def local_environment(
                 postgres, database_url, pg_ready = start_postgres(
                     supervisor, root, timeout_s=startup_timeout_s
                 )
-
-            def emulator_spec(port: int) -> ProcessSpec:
-                argv = [python, "-m", "loadtest", "emulator", "--host", _HOST, "--port", str(port)]
-                return ProcessSpec("emulator", argv, env=_child_env({}), stop_timeout_s=10)
-
-            emulator, emulator_port, took = _start_http(
-                supervisor, emulator_spec, _EMULATOR_STATS_PATH, timeout_s=startup_timeout_s
-            )
-            emulator_url = f"http://{_HOST}:{emulator_port}"
-            _say(f"emulator ready in {took:.1f} s at {emulator_url}")
+            took = emulator.wait(timeout_s=startup_timeout_s)
+            _say(f"emulator ready in {took:.1f} s at {emulator.url}")
             if postgres is not None:
-                took = supervisor.wait_ready(
+                supervisor.wait_ready(
                     postgres, pg_ready, timeout_s=startup_timeout_s, what="pg_isready"
                 )
                 _say(f"postgres (embedded) ready after {time.monotonic() - started:.1f} s")
@@ -278,82 +305,70 @@ def local_environment(
             # 2. Migrations, then the bot workers.
             secret = secrets.token_urlsafe(32)
             token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(26)}"
+            (root / "bot-metrics").mkdir()
             bot_vars = {
                 "BOT_TOKEN": token,
                 "BOT_WEBHOOK_SECRET": secret,
                 "DATABASE_URL": database_url,
-                "BOT_API_BASE_URL": emulator_url,
+                "BOT_API_BASE_URL": emulator.url,
                 "BOT_HOST": _HOST,
                 "BOT_ENV": "dev",
                 "PROMETHEUS_MULTIPROC_DIR": str(root / "bot-metrics"),
+                **bot_extra,
             }
-            (root / "bot-metrics").mkdir()
-            bot_vars.update(bot_extra)
             took = supervisor.run_once(
                 ProcessSpec("migrate", [python, "-m", "bot", "migrate"], env=_child_env(bot_vars)),
                 timeout_s=startup_timeout_s,
             )
             _say(f"migrations applied in {took:.1f} s")
-
-            def bot_spec(port: int) -> ProcessSpec:
-                argv = [python, "-m", "bot", "serve", "--workers", str(workers)]
-                env = _child_env({**bot_vars, "BOT_PORT": str(port)})
-                # Graceful drain: readiness off, a pause, in-flight updates finish.
-                return ProcessSpec("bot", argv, env=env, stop_timeout_s=30)
-
-            bot, bot_port, took = _start_http(
-                supervisor, bot_spec, READYZ_PATH, timeout_s=startup_timeout_s
+            bot = _HttpServer(
+                supervisor,
+                lambda port: ProcessSpec(
+                    "bot",
+                    [python, "-m", "bot", "serve", "--workers", str(workers)],
+                    env=_child_env({**bot_vars, "BOT_PORT": str(port)}),
+                    stop_timeout_s=30,  # graceful drain: readiness off, in-flight finish
+                ),
+                READYZ_PATH,
             )
-            bot_url = f"http://{_HOST}:{bot_port}"
-            webhook_path = bot_vars.get("BOT_WEBHOOK_PATH", WEBHOOK_PATH)
-            webhook_url = f"{bot_url}{webhook_path}"
-            _say(f"bot ready in {took:.1f} s at {bot_url} ({workers} workers)")
+            took = bot.wait(timeout_s=startup_timeout_s)
+            webhook_url = f"{bot.url}{bot_vars.get('BOT_WEBHOOK_PATH', WEBHOOK_PATH)}"
+            _say(f"bot ready in {took:.1f} s at {bot.url} ({workers} workers)")
 
-            # 3. Prometheus (optional) and the webhook registration.
+            # 3. Prometheus (optional) starts while set-webhook registers the webhook.
             locust_port = free_port()
-            prometheus_url, note = None, None
-            binary = find_prometheus() if prometheus is not False else None
-            if prometheus is False:
-                note = "Prometheus disabled for this run"
-            elif binary is None:
-                note = "prometheus is not on PATH"
-                if prometheus:
-                    raise LocalEnvError(f"{note}; {INSTALL_HINT}")
-                _say(f"{note}: Prometheus gates report 'not applicable'; {INSTALL_HINT}")
-            else:
-                targets = {
-                    "bot": f"{_HOST}:{bot_port}",
-                    "emulator": f"{_HOST}:{emulator_port}",
-                    "locust": f"{_HOST}:{locust_port}",
-                }
-                prom, prom_port, took = _start_http(
-                    supervisor,
-                    lambda port: prometheus_spec(binary, root, port, targets),
-                    "/-/ready",
-                    timeout_s=startup_timeout_s,
-                )
-                prometheus_url = f"http://{_HOST}:{prom_port}"
+            targets = {
+                "bot": f"{_HOST}:{bot.port}",
+                "emulator": f"{_HOST}:{emulator.port}",
+                "locust": f"{_HOST}:{locust_port}",
+            }
+            prom, note = _begin_prometheus(supervisor, prometheus, root, targets)
+            set_webhook = [python, "-m", "bot", "set-webhook", "--url", webhook_url]
+            if max_connections is not None:
+                set_webhook += ["--max-connections", str(max_connections)]
+            took = supervisor.run_once(
+                ProcessSpec("set-webhook", set_webhook, env=_child_env(bot_vars)),
+                timeout_s=startup_timeout_s,
+            )
+            _say(f"webhook registered with the emulator in {took:.1f} s")
+            prometheus_url = None
+            if prom is not None:
+                took = prom.wait(timeout_s=startup_timeout_s)
+                prometheus_url = prom.url
                 took += supervisor.wait_ready(
-                    prom,
+                    prom.process,
                     functools.partial(targets_discovered, prometheus_url, targets),
                     timeout_s=startup_timeout_s,
                     what="its scrape targets discovered",
                 )
                 _say(f"prometheus ready in {took:.1f} s at {prometheus_url}")
-            set_webhook = [python, "-m", "bot", "set-webhook", "--url", webhook_url]
-            if max_connections is not None:
-                set_webhook += ["--max-connections", str(max_connections)]
-            supervisor.run_once(
-                ProcessSpec("set-webhook", set_webhook, env=_child_env(bot_vars)),
-                timeout_s=startup_timeout_s,
-            )
             env = LocalEnv(
                 webhook_url=webhook_url,
                 secret=secret,
                 bot_token=token,
-                bot_url=bot_url,
-                bot_metrics_url=f"{bot_url}{METRICS_PATH}",
-                emulator_url=emulator_url,
+                bot_url=bot.url,
+                bot_metrics_url=f"{bot.url}{METRICS_PATH}",
+                emulator_url=emulator.url,
                 database_url=database_url,
                 prometheus_url=prometheus_url,
                 prometheus_note=note,
@@ -365,12 +380,8 @@ def local_environment(
                 _supervisor=supervisor,
             )
             env.check()
-            _say(
-                f"environment up in {time.monotonic() - started:.1f} s "
-                f"(webhook registered; logs in {log_dir})"
-            )
+            _say(f"environment up in {time.monotonic() - started:.1f} s (logs in {log_dir})")
             supervisor.start_watchdog(on_crash or _interrupt_main)
-            del bot, emulator  # only the supervisor holds the processes from here on
             try:
                 yield env
             except KeyboardInterrupt:
