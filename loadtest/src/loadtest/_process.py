@@ -32,8 +32,12 @@ _POLL_S = 0.1
 _PR_SET_PDEATHSIG = 1
 
 
-class LocalEnvError(RuntimeError):
-    """The local environment could not start, or one of its processes failed."""
+class LocalEnvError(OSError):
+    """The local environment could not start, or one of its processes failed.
+
+    An ``OSError`` (a failure of the operating-system processes we run), so callers that treat
+    ``OSError`` as a set-up error (exit 2) handle it without knowing this module.
+    """
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,7 @@ def _run_ramp(
     env: LocalEnv, argv: list[str], run_dir: Path, watch: tuple[list[float], float, Slo] | None
 ) -> tuple[int, float]:
     """Run the load suite's runner; stop it one step after the first breach when ``watch``."""
-    child_env = {**os.environ, "LOCUST_WEBHOOK_SECRET": env.secret, "TGSCALE_SECRET": env.secret}
+    child_env = {**os.environ, "BOT_WEBHOOK_SECRET": env.secret}  # not argv: ps shows argv
     started = time.time()
     runner = subprocess.Popen(argv, env=child_env)  # noqa: S603 (our own argv)
     rates, step_s, slo = watch if watch else ([], 0.0, None)
@@ -290,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     except LocalEnvError as error:
         sys.stderr.write(f"capacity: {error}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("capacity: interrupted\n")
+        return 130
     if code == EXIT_USAGE or not steps:
         sys.stderr.write(f"capacity: the load run failed (exit {code}); see {run_dir}\n")
         return EXIT_USAGE
