@@ -158,7 +158,11 @@ def advise(
         lines.append(f"measured in-flight (Prometheus, mean over the step) = {in_flight:.2f}")
     else:
         in_flight, source = little, "little's law"
-        lines.append("no Prometheus: in-flight per replica taken from Little's law")
+        lines.append(
+            "no Prometheus: in-flight per replica taken from Little's law; W is client-side "
+            "(it includes the network and queueing before the handler), so this over-states "
+            "the bot's own tgbot_updates_in_flight gauge, which the autoscaler reads"
+        )
     rate_target = headroom * rate
     lines.append(
         f"rate target per pod = headroom * lambda = {headroom} * {rate:.1f} = {rate_target:.1f}/s"

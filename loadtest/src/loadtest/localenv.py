@@ -49,7 +49,7 @@ from loadtest._process_prometheus import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 __all__ = ["LocalEnv", "LocalEnvError", "local_environment", "main"]
 
@@ -237,6 +237,7 @@ def local_environment(
     bot_env: Mapping[str, str] | None = None,
     report_dir: Path | None = None,
     max_connections: int | None = None,
+    emulator_args: Sequence[str] = (),
     startup_timeout_s: float = 120.0,
     on_crash: Callable[[str], None] | None = None,
 ) -> Iterator[LocalEnv]:
@@ -252,6 +253,7 @@ def local_environment(
             ``BOT_TEST_HANDLER_DELAY_MS``); it overrides the generated values.
         report_dir: Where ``logs/<name>.log`` go (default: a new ``tgscale-logs-*`` temp dir).
         max_connections: Passed to ``set-webhook --max-connections`` (default: the bot's).
+        emulator_args: Extra emulator options (e.g. ``("--no-flood-control",)``).
         startup_timeout_s: Bound on each readiness wait and each one-shot command.
         on_crash: Called once with a message when a process dies on its own; the default
             prints it and interrupts the main thread (``KeyboardInterrupt``), which this
@@ -275,11 +277,12 @@ def local_environment(
     try:
         with _sigterm_as_exit():
             # 1. The emulator and PostgreSQL (initdb is the slow part) start side by side.
+            emulator_argv = [python, "-m", "loadtest", "emulator", "--host", _HOST]
             emulator = _HttpServer(
                 supervisor,
                 lambda port: ProcessSpec(
                     "emulator",
-                    [python, "-m", "loadtest", "emulator", "--host", _HOST, "--port", str(port)],
+                    [*emulator_argv, "--port", str(port), *emulator_args],
                     env=_child_env({}),
                     stop_timeout_s=10,
                 ),
