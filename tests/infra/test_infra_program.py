@@ -261,3 +261,14 @@ def test_load_generator_off_by_default(program_run: tuple[StackConfig, ProgramRu
         assert f"http://tgbot.{cfg.namespace}.svc" in command
         env = master["spec"]["template"]["spec"]["containers"][0]["env"]
         assert {"name": "LOCUST_PROFILE", "value": cfg.loadgen.profile} in env
+
+
+def test_kind_side_loads_local_images(program_run: tuple[StackConfig, ProgramRun]) -> None:
+    cfg, run = program_run
+    loads = [r for r in run.of_type("command:local:Command") if "kind load" in r.inputs["create"]]
+    if cfg.cluster.mode != "kind":
+        assert not loads
+        return
+    assert any(cfg.bot.image in load.inputs["create"] for load in loads)
+    migrate = next(r for r in run.of_type("kubernetes:batch/v1:Job") if r.name == "bot-migrate")
+    assert all(run.depends_on(migrate, load) for load in loads)

@@ -65,7 +65,18 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
         secrets: The secret values as Pulumi secret Outputs.
     """
     objects = build(cfg, own_db_password=secrets.db_password is not None)
-    cluster = Cluster("cluster", ClusterArgs(config=cfg.cluster, namespaces=objects.namespaces))
+    local_images = [cfg.bot.image]
+    if cfg.loadgen.enabled or cfg.loadgen.emulator:
+        local_images.append(cfg.loadgen.image)
+    cluster = Cluster(
+        "cluster",
+        ClusterArgs(
+            config=cfg.cluster,
+            namespaces=objects.namespaces,
+            # kind pulls nothing from the host's Docker: images built there are side-loaded.
+            local_images=local_images if cfg.cluster.mode == "kind" else [],
+        ),
+    )
     provider, namespaces = cluster.provider, cluster.namespaces
 
     monitoring = Monitoring(
@@ -103,7 +114,7 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
             webhook_secret=secrets.webhook_secret,
             database=database,
             monitoring_chart=monitoring.chart,
-            namespaces=namespaces,
+            namespaces=cluster.ready,
         ),
     )
     scaler = Autoscaling(
@@ -124,7 +135,11 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
             LoadGeneratorArgs(
                 provider=provider,
                 objects=objects.loadgen,
-                depends_on=[bot, *([monitoring.chart] if monitoring.chart else [])],
+                depends_on=[
+                    bot,
+                    *cluster.ready,
+                    *([monitoring.chart] if monitoring.chart else []),
+                ],
             ),
         )
     dashboards = None

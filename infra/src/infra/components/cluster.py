@@ -9,7 +9,7 @@ kubeconfig using ``gke-gcloud-auth-plugin``) and a ``clusterMode`` value in ``Pu
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -30,6 +30,8 @@ class ClusterArgs:
 
     config: ClusterConfig
     namespaces: list[dict[str, Any]]
+    #: Locally built images to side-load into a kind cluster (``kind load docker-image``).
+    local_images: list[str] = field(default_factory=list)
 
 
 def _kind(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
@@ -86,6 +88,8 @@ class Cluster(pulumi.ComponentResource):
 
     provider: k8s.Provider
     namespaces: list[pulumi.Resource]
+    #: What workloads must wait for: the namespaces and, on kind, the side-loaded images.
+    ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tgscale:k8s:Cluster", name, None, opts)
@@ -112,4 +116,16 @@ class Cluster(pulumi.ComponentResource):
             )
             for obj in args.namespaces
         ]
+        self.ready = [*self.namespaces]
+        if cfg.mode == "kind":
+            self.ready += [
+                local.Command(
+                    f"kind-load-{index}",
+                    create=f"kind load docker-image {image} --name {cfg.name}",
+                    # Re-run when the image reference changes (a new tag per build).
+                    triggers=[image],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=self.namespaces),
+                )
+                for index, image in enumerate(args.local_images)
+            ]
         self.register_outputs({"cluster_name": cfg.name})
