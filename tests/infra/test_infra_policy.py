@@ -216,3 +216,12 @@ def test_config_accepts_digests_and_reads_stack_files() -> None:
     assert prod.autoscaling.mode == "keda"
     assert prod.autoscaling.peak_schedules[0].replicas == 4
     assert dataclasses.replace(prod.bot, drain_seconds=10).termination_grace_seconds == 20
+
+
+def test_readme_documents_every_config_key() -> None:
+    import yaml
+    from infra_harness import PROJECT_DIR
+
+    schema = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    readme = (PROJECT_DIR / "infra" / "README.md").read_text(encoding="utf-8")
+    assert [key for key in schema if f"| `{key}` |" not in readme] == []

@@ -272,3 +272,15 @@ def test_kind_side_loads_local_images(program_run: tuple[StackConfig, ProgramRun
     assert any(cfg.bot.image in load.inputs["create"] for load in loads)
     migrate = next(r for r in run.of_type("kubernetes:batch/v1:Job") if r.name == "bot-migrate")
     assert all(run.depends_on(migrate, load) for load in loads)
+
+
+def test_chart_releases_match_the_service_names_we_use(
+    program_run: tuple[StackConfig, ProgramRun],
+) -> None:
+    cfg, run = program_run
+    kps = _chart(run, "kube-prometheus-stack").inputs
+    assert kps["name"] == cfg.monitoring.release == kps["values"]["fullnameOverride"]
+    assert kps["version"] == cfg.monitoring.chart_version
+    assert exports(cfg)["grafana_service"].startswith(f"{kps['name']}-grafana.")
+    for chart in run.of_type(CHART):
+        assert chart.inputs["version"], f"{chart.name} is not pinned"

@@ -19,6 +19,7 @@ def helm_chart(
     return k8s.helm.v4.Chart(
         spec.resource_name,
         chart=spec.chart,
+        name=spec.release_name,
         version=spec.version,
         namespace=spec.namespace,
         repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=spec.repo),

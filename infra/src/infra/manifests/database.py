@@ -101,7 +101,11 @@ def pod_monitors(cfg: StackConfig) -> list[dict[str, Any]]:
             },
         }
         for name, match in (
-            (_meta.DB_CLUSTER, {"cnpg.io/cluster": _meta.DB_CLUSTER}),
+            # podRole keeps the pooler pods (which also carry cnpg.io/cluster) out of this one.
+            (
+                _meta.DB_CLUSTER,
+                {"cnpg.io/cluster": _meta.DB_CLUSTER, "cnpg.io/podRole": "instance"},
+            ),
             (_meta.POOLER, {"cnpg.io/poolerName": _meta.POOLER}),
         )
     ]

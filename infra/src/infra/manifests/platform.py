@@ -32,6 +32,13 @@ class ChartSpec:
     version: str
     namespace: str
     values: dict[str, Any] = field(default_factory=dict)
+    #: The Helm release name (names the chart's objects); defaults to ``resource_name``.
+    release: str = ""
+
+    @property
+    def release_name(self) -> str:
+        """The release name Helm renders the chart with."""
+        return self.release or self.resource_name
 
 
 def namespaces(cfg: StackConfig) -> list[dict[str, Any]]:
@@ -112,6 +119,8 @@ def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
         version=cfg.monitoring.chart_version,
         namespace=cfg.monitoring.namespace,
         values=values,
+        # Grafana's Service is <release>-grafana; the rest follow fullnameOverride.
+        release=cfg.monitoring.release,
     )
 
 
