@@ -117,6 +117,7 @@ def test_make_manifests_writes_one_object_per_file(tmp_path: Path, stack: str) -
         docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
         assert len(docs) == 1
         assert docs[0]["kind"].lower() in path.name
+        assert "&id" not in path.read_text(encoding="utf-8"), "no YAML anchors"
     secret = next(f for f in objects if "secret-" in f.name and "tgbot-secrets" in f.name)
     assert "<secret:" in secret.read_text(encoding="utf-8")
 

@@ -63,6 +63,7 @@ class MonitoringConfig:
     namespace: str
     metrics_server: bool
     metrics_server_chart_version: str
+    control_plane_monitors: bool
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,8 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         # kind has no metrics-server, and the HPA's Resource metrics need one.
         metrics_server=reader.boolean("metricsServer") or cluster.mode == "kind",
         metrics_server_chart_version=reader.text("metricsServerChartVersion"),
+        # kind's control-plane components listen on loopback: their monitors would only alert.
+        control_plane_monitors=reader.boolean("controlPlaneMonitors") and cluster.mode != "kind",
     )
     database = DatabaseConfig(
         chart_version=reader.text("cnpgChartVersion"),

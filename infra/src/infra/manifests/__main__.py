@@ -23,6 +23,18 @@ from infra.manifests import build
 REDACTED = "<secret: set with `pulumi config set --secret`>"
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes shared sub-dicts (e.g. a selector reused in a spread constraint) in full, without
+    YAML anchors, so each file reads like what ``kubectl get -o yaml`` would show."""
+
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002 (the signature is PyYAML's)
+        return True
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False)
+
+
 def _file_name(index: int, obj: dict[str, Any]) -> str:
     namespace = obj["metadata"].get("namespace", "cluster")
     return f"{index:02d}-{obj['kind'].lower()}-{namespace}-{obj['metadata']['name']}.yaml"
@@ -41,11 +53,11 @@ def write(project_dir: Path, stack: str, out_dir: Path) -> list[Path]:
     written = []
     for index, chart in enumerate(objects.charts):
         path = out_dir / f"00-chart-{index}-{chart.resource_name}.yaml"
-        path.write_text(yaml.safe_dump(asdict(chart), sort_keys=False), encoding="utf-8")
+        path.write_text(_dump(asdict(chart)), encoding="utf-8")
         written.append(path)
     for index, obj in enumerate(docs, start=1):
         path = out_dir / _file_name(index, obj)
-        path.write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
+        path.write_text(_dump(obj), encoding="utf-8")
         written.append(path)
     return written
 

@@ -76,7 +76,6 @@ def prometheus_selects_all(values: dict[str, Any]) -> bool:
 
 def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
     """kube-prometheus-stack: Prometheus, Grafana, kube-state-metrics, node-exporter."""
-    on_kind = cfg.cluster.mode == "kind" or cfg.stack in ("dev", "ci")
     values: dict[str, Any] = {
         # Stable Service names: <release>-prometheus, <release>-operator; Grafana <release>-grafana.
         "fullnameOverride": cfg.monitoring.release,
@@ -108,8 +107,7 @@ def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
             }
         },
     }
-    if on_kind:
-        # Control-plane components bind to loopback on kind; their monitors would only alert.
+    if not cfg.monitoring.control_plane_monitors:
         for component in ("kubeEtcd", "kubeControllerManager", "kubeScheduler", "kubeProxy"):
             values[component] = {"enabled": False}
     return ChartSpec(
