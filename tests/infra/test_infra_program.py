@@ -142,6 +142,7 @@ def test_custom_resources_depend_on_their_operator(
         "postgresql.cnpg.io": "cloudnative-pg",
         "monitoring.coreos.com": "kube-prometheus-stack",
         "keda.sh": "keda",
+        "autoscaling.k8s.io": "vpa",
     }
     checked = 0
     for registration in run.registrations:

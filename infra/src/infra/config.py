@@ -139,6 +139,7 @@ class AutoscalingConfig:
     peak_schedules: tuple[PeakSchedule, ...]
     peak_timezone: str
     vpa_enabled: bool
+    vpa_chart_version: str
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,7 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         peak_schedules=tuple(_peak(s) for s in reader.text_list("peakSchedules")),
         peak_timezone=reader.text("peakTimezone"),
         vpa_enabled=reader.boolean("vpaEnabled"),
+        vpa_chart_version=reader.text("vpaChartVersion"),
     )
     loadgen = LoadgenConfig(
         enabled=reader.boolean("loadgenEnabled"),

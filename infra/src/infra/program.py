@@ -124,6 +124,7 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
             objects=objects.autoscaling,
             deployment=bot.deployment,
             keda_chart=platform.keda(cfg),
+            vpa_chart=platform.vpa(cfg),
             metrics_server=monitoring.metrics_server,
             namespaces=namespaces,
         ),

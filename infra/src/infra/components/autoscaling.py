@@ -26,6 +26,7 @@ class AutoscalingArgs:
     objects: list[dict[str, Any]]
     deployment: pulumi.Resource
     keda_chart: ChartSpec | None = None
+    vpa_chart: ChartSpec | None = None
     metrics_server: pulumi.Resource | None = None
     namespaces: list[pulumi.Resource] = field(default_factory=list)
 
@@ -34,6 +35,7 @@ class Autoscaling(pulumi.ComponentResource):
     """HPA or KEDA ScaledObject; never both on one Deployment."""
 
     keda: k8s.helm.v4.Chart | None
+    vpa: k8s.helm.v4.Chart | None
     resources: dict[str, pulumi.Resource]
 
     def __init__(
@@ -41,18 +43,13 @@ class Autoscaling(pulumi.ComponentResource):
     ):
         super().__init__("tgscale:k8s:Autoscaling", name, None, opts)
         base = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        self.keda = (
-            helm_chart(
-                args.keda_chart,
-                pulumi.ResourceOptions.merge(
-                    base, pulumi.ResourceOptions(depends_on=args.namespaces)
-                ),
-            )
-            if args.keda_chart
-            else None
+        after_namespaces = pulumi.ResourceOptions.merge(
+            base, pulumi.ResourceOptions(depends_on=args.namespaces)
         )
+        self.keda = helm_chart(args.keda_chart, after_namespaces) if args.keda_chart else None
+        self.vpa = helm_chart(args.vpa_chart, after_namespaces) if args.vpa_chart else None
         depends: list[pulumi.Resource] = [args.deployment]
-        depends += [r for r in (self.keda, args.metrics_server) if r is not None]
+        depends += [r for r in (self.keda, self.vpa, args.metrics_server) if r is not None]
         self.resources = {
             f"{obj['kind']}/{obj['metadata']['name']}": k8s_resource(
                 f"autoscaler-{obj['kind'].lower()}",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 CNPG_NAMESPACE: Final = "cnpg-system"
 KEDA_NAMESPACE: Final = "keda"
+VPA_NAMESPACE: Final = "vpa"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def namespaces(cfg: StackConfig) -> list[dict[str, Any]]:
         names.append((cfg.monitoring.namespace, False))
     if cfg.autoscaling.mode == "keda":
         names.append((KEDA_NAMESPACE, False))
+    if cfg.autoscaling.vpa_enabled:
+        names.append((VPA_NAMESPACE, False))
     out = []
     for name, restricted in names:
         extra = {"pod-security.kubernetes.io/enforce": "restricted"} if restricted else {}
@@ -168,10 +171,29 @@ def keda(cfg: StackConfig) -> ChartSpec | None:
     )
 
 
+def vpa(cfg: StackConfig) -> ChartSpec | None:
+    """The VPA recommender only: no updater and no admission controller, so nothing ever
+    evicts or resizes a pod (and the chart's certificate hook Jobs are not needed)."""
+    if not cfg.autoscaling.vpa_enabled:
+        return None
+    return ChartSpec(
+        resource_name="vpa",
+        chart="vpa",
+        repo="https://charts.fairwinds.com/stable",
+        version=cfg.autoscaling.vpa_chart_version,
+        namespace=VPA_NAMESPACE,
+        values={
+            "recommender": {"enabled": True},
+            "updater": {"enabled": False},
+            "admissionController": {"enabled": False},
+        },
+    )
+
+
 def charts(cfg: StackConfig) -> list[ChartSpec]:
     """Every chart the stack installs, in install order."""
     specs = [metrics_server(cfg)]
     if cfg.monitoring.enabled:
         specs.append(kube_prometheus_stack(cfg))
-    specs += [cloudnative_pg(cfg), keda(cfg)]
+    specs += [cloudnative_pg(cfg), keda(cfg), vpa(cfg)]
     return [spec for spec in specs if spec is not None]
