@@ -67,8 +67,14 @@ def test_advice_arithmetic() -> None:
     assert advice.max_connections == 100
     assert advice.warnings
     assert "Little's law: L = lambda * W = 100.0/s * 0.0500 s = 5.00" in advice.arithmetic
+    assert advice.target_inflight_config == 3
     config = advice.to_json()["pulumi_config"]
-    assert config["tgscale:bot.replicas.max"] == 10
+    assert config == {
+        "tgscale:minReplicas": 2,
+        "tgscale:maxReplicas": 10,
+        "tgscale:targetInflightPerPod": 3,
+        "tgscale:webhookMaxConnections": 100,
+    }
 
 
 def test_advice_without_prometheus_uses_littles_law() -> None:
@@ -77,9 +83,30 @@ def test_advice_without_prometheus_uses_littles_law() -> None:
     assert advice.in_flight_source == "little's law"
     assert advice.knee_in_flight == pytest.approx(1.0)
     assert advice.max_replicas == math.ceil(100 / 32)
-    # Telegram: 100 * 0.075 = 7.5 -> ceil(7.5 / 0.8) = 10; feed: 4 pods * 0.8 = 3.2 -> 4.
+    # Telegram: 100 * 0.075 = 7.5 -> ceil(7.5 / 0.8) = 10; feed: 4 pods * 1 = 4.
     assert advice.max_connections == 10
-    assert advice.warnings == []
+    # 0.8 * 1.0 in flight is below one: the whole-number infra target is 1, with a warning.
+    assert advice.target_inflight_config == 1
+    assert len(advice.warnings) == 1
+    assert "< 1" in advice.warnings[0]
+    assert advice.target_cpu_utilization is None
+
+
+def test_cpu_target_and_telegram_cap() -> None:
+    knee = StepResult(
+        index=3, offered_rate=40, achieved_rate=40, p95_ms=200, mean_ms=150,
+        error_ratio=0, in_flight=30.0, requests=400, cpu_cores=0.5,
+    )  # fmt: skip
+    advice = advise(
+        knee, peak_rate=2000, baseline_rate=40, headroom=0.5, rtt_ms=100, cpu_request_cores=0.5
+    )
+    # 100 * 0.5 * 0.5 / 0.5 = 50 %.
+    assert advice.target_cpu_utilization == 50
+    # ceil(2000 / 20) = 100 replicas wanted, but 100 connections / 15 per pod keep 7 busy.
+    assert advice.target_inflight_config == 15
+    assert advice.max_connections == 100
+    assert advice.max_replicas == 7
+    assert any("max_connections cap" in w for w in advice.warnings)
 
 
 def test_toml_round_trip_keeps_every_value() -> None:

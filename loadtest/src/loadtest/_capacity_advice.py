@@ -28,6 +28,7 @@ class StepResult:
         in_flight: Mean of the bot's ``tgbot_updates_in_flight`` over the window (Prometheus),
             or ``None`` when Prometheus was not available.
         requests: Requests counted in the window.
+        cpu_cores: CPU the bot's processes used over the window, in cores (``None``: unknown).
     """
 
     index: int
@@ -38,6 +39,7 @@ class StepResult:
     error_ratio: float
     in_flight: float | None = None
     requests: int = 0
+    cpu_cores: float | None = None
 
     @property
     def little_in_flight(self) -> float:
@@ -98,6 +100,8 @@ class Advice:
     in_flight_source: str
     rate_target_per_pod: float
     in_flight_target_per_pod: float
+    target_inflight_config: int
+    target_cpu_utilization: int | None
     min_replicas: int
     max_replicas: int
     max_connections: int
@@ -107,11 +111,15 @@ class Advice:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict, plus the infra stack config keys it maps to."""
         data = asdict(self)
-        data["pulumi_config"] = {
-            "tgscale:bot.replicas.min": self.min_replicas,
-            "tgscale:bot.replicas.max": self.max_replicas,
-            "tgscale:bot.targetInflightPerPod": self.in_flight_target_per_pod,
+        config: dict[str, int] = {
+            "tgscale:minReplicas": self.min_replicas,
+            "tgscale:maxReplicas": self.max_replicas,
+            "tgscale:targetInflightPerPod": self.target_inflight_config,
+            "tgscale:webhookMaxConnections": self.max_connections,
         }
+        if self.target_cpu_utilization is not None:
+            config["tgscale:targetCpuUtilization"] = self.target_cpu_utilization
+        data["pulumi_config"] = config
         data["set_webhook"] = f"python -m bot set-webhook --max-connections {self.max_connections}"
         return data
 
@@ -123,6 +131,7 @@ def advise(
     baseline_rate: float,
     headroom: float,
     rtt_ms: float,
+    cpu_request_cores: float = 0.25,
     min_replicas_floor: int = 2,
 ) -> Advice:
     """Turn one replica's knee into per-pod targets, replica bounds and ``max_connections``.
@@ -135,6 +144,7 @@ def advise(
             autoscaler acts before latency breaks.
         rtt_ms: Network round trip from Telegram to the webhook; Telegram's connections are
             busy for the bot's time plus this.
+        cpu_request_cores: The pod's CPU request (``botCpuRequest``), for the CPU target.
         min_replicas_floor: Never fewer replicas than this (a rollout or a lost node must not
             take the bot down).
     """
@@ -172,6 +182,31 @@ def advise(
         f"in-flight target per pod = headroom * L = {headroom} * {in_flight:.2f} "
         f"= {in_flight_target:.2f}"
     )
+    # The infra config takes a whole number >= 1 (KEDA threshold / HPA AverageValue).
+    target_config = max(1, math.floor(in_flight_target))
+    whole = f"max(1, floor({in_flight_target:.2f}))"
+    lines.append(f"targetInflightPerPod (whole, >= 1) = {whole} = {target_config}")
+    if in_flight_target < 1:
+        warnings.append(
+            f"in-flight per pod at the target is {in_flight_target:.2f} < 1: updates are so "
+            "fast that the in-flight signal is coarse; targetInflightPerPod = 1 scales later "
+            "than the headroom asks, so prefer the CPU target (hpa) or keep the CPU guard (keda)"
+        )
+    cpu_target = None
+    if knee.cpu_cores is not None and knee.cpu_cores > 0:
+        cpu_at_target = headroom * knee.cpu_cores
+        cpu_target = max(1, min(100, round(100 * cpu_at_target / cpu_request_cores)))
+        lines.append(
+            f"CPU at the knee = {knee.cpu_cores:.2f} cores; targetCpuUtilization = 100 * "
+            f"headroom * CPU / request = 100 * {headroom} * {knee.cpu_cores:.2f} / "
+            f"{cpu_request_cores} = {100 * cpu_at_target / cpu_request_cores:.0f}% -> {cpu_target}"
+        )
+        if cpu_at_target > cpu_request_cores:
+            warnings.append(
+                f"a pod at the target uses {cpu_at_target:.2f} cores, more than its request "
+                f"{cpu_request_cores}: raise botCpuRequest to about {cpu_at_target:.2f} "
+                "(utilization above 100% of the request cannot be a target)"
+            )
     max_replicas = max(1, math.ceil(peak_rate / rate_target))
     lines.append(
         f"maxReplicas = ceil(peak / rate target) = ceil({peak_rate:.0f} / {rate_target:.1f}) "
@@ -192,10 +227,10 @@ def advise(
         f"({mean:.1f} + {rtt_ms:.0f}) ms = {busy:.1f}; with headroom: ceil({busy:.1f} / "
         f"{headroom}) = {telegram}"
     )
-    feed = math.ceil(max_replicas * in_flight_target)
+    feed = max_replicas * target_config
     lines.append(
-        f"to let the autoscaler reach maxReplicas: maxReplicas * in-flight target = "
-        f"{max_replicas} * {in_flight_target:.2f} -> {feed}"
+        f"to let the autoscaler reach maxReplicas: maxReplicas * targetInflightPerPod = "
+        f"{max_replicas} * {target_config} = {feed}"
     )
     wanted = max(telegram, feed, MAX_CONNECTIONS_MIN)
     max_connections = min(wanted, MAX_CONNECTIONS_MAX)
@@ -205,18 +240,26 @@ def advise(
     )
     if wanted > MAX_CONNECTIONS_MAX:
         ceiling = MAX_CONNECTIONS_MAX * 1000.0 / (mean + rtt_ms)
+        useful = math.ceil(MAX_CONNECTIONS_MAX / target_config)
         warnings.append(
             f"Telegram's max_connections cap ({MAX_CONNECTIONS_MAX}) binds: at most "
-            f"{ceiling:.0f} updates/s reach the fleet (100 / (W + RTT)); beyond "
-            f"{math.floor(MAX_CONNECTIONS_MAX / in_flight_target)} replicas the in-flight "
-            "signal cannot grow. Make updates faster or shorten the path from Telegram."
+            f"{ceiling:.0f} updates/s reach the fleet (100 / (W + RTT)). Make updates faster "
+            "or shorten the path from Telegram."
         )
+        if max_replicas > useful:
+            lines.append(
+                f"maxReplicas capped at ceil({MAX_CONNECTIONS_MAX} / {target_config}) = {useful}: "
+                "Telegram cannot keep more replicas busy (the infra config refuses more)"
+            )
+            max_replicas = max(useful, min_replicas)
     return Advice(
         sustainable_rate=round(rate, 2),
         knee_in_flight=round(in_flight, 3),
         in_flight_source=source,
         rate_target_per_pod=round(rate_target, 2),
         in_flight_target_per_pod=in_flight_target,
+        target_inflight_config=target_config,
+        target_cpu_utilization=cpu_target,
         min_replicas=min_replicas,
         max_replicas=max_replicas,
         max_connections=max_connections,

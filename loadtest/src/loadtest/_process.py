@@ -125,6 +125,19 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User plus system CPU seconds used so far by the live processes of group ``pgid``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in group_members(pgid):
+        try:
+            fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
 def _parent_death_hook(sig: signal.Signals) -> Callable[[], None] | None:
     """A ``preexec_fn`` asking Linux to send ``sig`` to the child when we die (else ``None``)."""
     if not sys.platform.startswith("linux"):

@@ -23,12 +23,12 @@ import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from loadtest._capacity_advice import Slo, StepResult, advise, breaches, find_knee
-from loadtest._process import LocalEnvError
+from loadtest._process import LocalEnvError, group_cpu_seconds
 from loadtest.localenv import LocalEnv, local_environment
 
 #: Where the named profiles live; the ``step`` profile is the ramp's template.
@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--baseline-rate", type=float, default=20.0, help="quiet-time rate, updates/s (20)")
     add("--headroom", type=float, default=0.7, help="share of the knee per pod (0.7)")
     add("--rtt-ms", type=float, default=100.0, help="Telegram->webhook round trip, ms (100)")
+    add("--cpu-request", type=float, default=0.25, help="pod CPU request in cores (0.25)")
     add("--workers", type=int, default=1, help="bot workers to ramp (1: one replica's worth)")
     add("--report-dir", type=Path, help="default: reports/capacity-<UTC timestamp>/")
     add("--no-early-stop", action="store_true", help="run every step even after a breach")
@@ -191,8 +192,6 @@ def in_flight_per_step(
     prometheus_url: str, steps: list[StepResult], step_s: float, started: float
 ) -> list[StepResult]:
     """Add the bot's mean in-flight (Prometheus) over each step's window, when it answers."""
-    from dataclasses import replace
-
     from prometheus_api_client import PrometheusConnect
 
     client = PrometheusConnect(url=prometheus_url, disable_ssl=True)
@@ -209,6 +208,22 @@ def in_flight_per_step(
     return out
 
 
+def cpu_per_step(
+    samples: list[tuple[float, float]], steps: list[StepResult], step_s: float, started: float
+) -> list[StepResult]:
+    """Add the bot's CPU use (cores) over each step's window from ``(time, cpu s)`` samples."""
+    out = []
+    for step in steps:
+        end = started + (step.index + 1) * step_s
+        window = [s for s in samples if end - _PERCENTILE_WINDOW_S <= s[0] <= end]
+        cores = None
+        if len(window) >= 2 and window[-1][0] > window[0][0]:
+            used = window[-1][1] - window[0][1]
+            cores = round(used / (window[-1][0] - window[0][0]), 3) if used >= 0 else None
+        out.append(replace(step, cpu_cores=cores))
+    return out
+
+
 def _runner_argv(env: LocalEnv, profile_path: Path, run_dir: Path) -> list[str]:
     argv = [sys.executable, "-m", "loadtest", "run", "--profile", str(profile_path)]
     argv += ["--target", env.webhook_url, "--emulator", env.emulator_url]
@@ -219,9 +234,16 @@ def _runner_argv(env: LocalEnv, profile_path: Path, run_dir: Path) -> list[str]:
 
 
 def _run_ramp(
-    env: LocalEnv, argv: list[str], run_dir: Path, watch: tuple[list[float], float, Slo] | None
-) -> tuple[int, float]:
-    """Run the load suite's runner; stop it one step after the first breach when ``watch``."""
+    env: LocalEnv,
+    argv: list[str],
+    run_dir: Path,
+    watch: tuple[list[float], float, Slo] | None,
+    cpu: list[tuple[float, float]],
+) -> int:
+    """Run the load suite's runner; stop it one step after the first breach when ``watch``.
+
+    Every 2 s it also appends ``(time, CPU seconds)`` of the bot's process group to ``cpu``.
+    """
     child_env = {**os.environ, "BOT_WEBHOOK_SECRET": env.secret}  # not argv: ps shows argv
     started = time.time()
     runner = subprocess.Popen(argv, env=child_env)  # noqa: S603 (our own argv)
@@ -231,6 +253,7 @@ def _run_ramp(
     while runner.poll() is None:
         time.sleep(2.0)
         env.check()
+        cpu.append((time.time(), group_cpu_seconds(env.pids["bot"])))
         if limit is not None and time.time() > limit:
             runner.kill()
             break
@@ -245,18 +268,19 @@ def _run_ramp(
             )
             runner.send_signal(signal.SIGINT)
             stopped = True
-    return runner.wait(), started
+    return runner.wait()
 
 
 def _print_report(report: dict[str, Any]) -> None:
     out = sys.stdout
-    out.write("\nstep  offered/s  achieved/s   p95 ms  mean ms  errors  in-flight  verdict\n")
+    out.write("\nstep  offered/s  achieved/s   p95 ms  mean ms  errors  in-flight  cpu  verdict\n")
     for step in report["steps"]:
         inflight = "-" if step["in_flight"] is None else f"{step['in_flight']:.2f}"
+        cores = "-" if step["cpu_cores"] is None else f"{step['cpu_cores']:.2f}"
         out.write(
             f"{step['index'] + 1:>4}  {step['offered_rate']:>9.0f}  {step['achieved_rate']:>10.1f}"
             f"  {step['p95_ms']:>7.0f}  {step['mean_ms']:>7.1f}  {step['error_ratio']:>6.3f}"
-            f"  {inflight:>9}  {step['verdict']}\n"
+            f"  {inflight:>9}  {cores:>4}  {step['verdict']}\n"
         )
     advice = report.get("advice")
     if advice:
@@ -302,12 +326,14 @@ def main(argv: list[str] | None = None) -> int:
         ) as env:
             argv_run = _runner_argv(env, profile_path, run_dir)
             watch = None if args.no_early_stop else (rates, step_s, slo)
-            code, _ = _run_ramp(env, argv_run, run_dir, watch)
+            cpu: list[tuple[float, float]] = []
+            code = _run_ramp(env, argv_run, run_dir, watch, cpu)
             rows = read_history(run_dir / _HISTORY)
             started = rows[0]["Timestamp"] - 1 if rows else 0.0
             steps = steps_from_history(rows, rates, step_s, started)
             if env.prometheus_url and steps:
                 steps = in_flight_per_step(env.prometheus_url, steps, step_s, started)
+            steps = cpu_per_step(cpu, steps, step_s, started)
     except LocalEnvError as error:
         sys.stderr.write(f"capacity: {error}\n")
         return EXIT_USAGE
@@ -331,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             "baseline_rate": args.baseline_rate,
             "headroom": args.headroom,
             "rtt_ms": args.rtt_ms,
+            "cpu_request_cores": args.cpu_request,
         },
         "report": str(report_dir / "capacity.json"),
         "rate_limits": "on" if args.with_rate_limits else "off (per-replica capacity)",
@@ -353,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             baseline_rate=args.baseline_rate,
             headroom=args.headroom,
             rtt_ms=args.rtt_ms,
+            cpu_request_cores=args.cpu_request,
         )
         report["advice"] = advice.to_json()
         if knee.breach is None:
