@@ -210,3 +210,33 @@ def test_the_command_tears_down_on_a_signal(tmp_path: Path, sig: signal.Signals)
             child.wait()
     _assert_all_gone(tree, [])
     assert "stopping the environment" in stderr.read_text()
+
+
+@pytest.mark.usefixtures("standins")
+def test_children_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves no chance to clean up: the parent-death signal stops the children."""
+    stderr = tmp_path / "stderr.txt"
+    code = (
+        "import os, sys; from loadtest.localenv import main; "
+        f"os.environ['PYTHONPATH'] = {str(STANDINS)!r}; "
+        f"sys.exit(main(['--no-prometheus', '--report-dir', {str(tmp_path)!r}]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    with stderr.open("wb") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stderr=err,
+            env={**env, "DATABASE_URL": NO_DB},
+            start_new_session=True,
+        )
+    try:
+        _wait_for(lambda: "kept up" in stderr.read_text(), timeout_s=60)
+        tree = psutil.Process(child.pid).children(recursive=True)
+        assert len(tree) >= 3  # the emulator, the bot and its worker(s)
+        child.kill()
+        child.wait(timeout=10)
+        _wait_for(lambda: not [p for p in tree if p.is_running() and p.status() != "zombie"])
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()

@@ -35,13 +35,24 @@ def serve(name, port):
     if os.environ.get("STANDIN_FAIL") == "1":
         print(f"{name}: refusing to start (STANDIN_FAIL=1)", flush=True)
         sys.exit(5)
-    if os.environ.get("STANDIN_IGNORE_TERM") == "1":
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     children = [
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         for _ in range(int(os.environ.get("STANDIN_CHILDREN", "0")))
     ]
     print(f"{name}: children {[c.pid for c in children]}", flush=True)
+
+    def stop(signum, frame):
+        # Like uvicorn's supervisor: stop the workers, then exit.
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait()
+        sys.exit(0)
+
+    if os.environ.get("STANDIN_IGNORE_TERM") == "1":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGTERM, stop)
     crash_after = os.environ.get("STANDIN_CRASH_AFTER_S")
     if crash_after:
 
