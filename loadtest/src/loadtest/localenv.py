@@ -404,12 +404,10 @@ def local_environment(
 def _hold(env: LocalEnv) -> None:
     """Keep the environment up (``--keep``) until Ctrl-C, SIGTERM or a crash."""
     _say(f"kept up (--keep); Ctrl-C stops it:\n{env.describe()}")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         while env.failure() is None:
             time.sleep(1.0)
-    except KeyboardInterrupt:
-        return
-    env.check()
+    env.check()  # a crash (not Ctrl-C) ended the wait: say which process died
 
 
 def main(argv: list[str] | None = None) -> int:
