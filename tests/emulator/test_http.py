@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
 import orjson
 import pytest
 from emulator_support import TOKEN, Emulator, ManualClock
 
 from loadtest.emulator import EmulatorConfig, FloodConfig
+from loadtest.emulator.app import parse_urlencoded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -285,3 +287,23 @@ def test_control_endpoints_validate_their_bodies(emulator: Emulator) -> None:
     assert client.post("/__emulator/flood", json={"nonsense": 1}).status_code == 400
     assert client.get("/__emulator/reset").status_code == 405
     assert client.get("/healthz").json() == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "chat_id=42&text=Hello%20there&reply_parameters=%7B%22message_id%22%3A7%7D",
+        "a=1&b=&c&a=2",
+        "text=caf%C3%A9+au+lait&emoji=%F0%9F%91%8D",
+        "%61=x&&b=1+2%2B3",
+        "",
+    ],
+)
+def test_urlencoded_parsing_agrees_with_the_standard_library(text: str) -> None:
+    expected = dict(parse_qsl(text, keep_blank_values=True))
+    assert parse_urlencoded(text) == expected
+
+
+def test_non_ascii_form_values(emulator: Emulator) -> None:
+    body = emulator.api("sendMessage", data={"chat_id": "42", "text": "café 👍 a+b"}).json()
+    assert body["result"]["text"] == "café 👍 a+b"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 import orjson
 from starlette.applications import Starlette
@@ -61,12 +61,31 @@ def _bot_id(token: str, config: EmulatorConfig) -> int:
     return int(match.group(1))
 
 
+def parse_urlencoded(text: str) -> dict[str, Raw]:
+    """A query string or urlencoded body as a dict (the last value of a name wins).
+
+    ``urllib.parse.parse_qsl`` cost a third of a sendMessage call; this skips unquoting for
+    the many values that need none.
+    """
+    values: dict[str, Raw] = {}
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        values[name] = value
+    return values
+
+
 async def _raw_args(request: Request) -> dict[str, Raw]:
     """Every parameter value of the request: the query string, then the body's (they win)."""
     raw: dict[str, Raw] = {}
     query = request.scope["query_string"]
     if query:
-        raw.update(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+        raw.update(parse_urlencoded(query.decode("latin-1")))
     if request.method != "POST":
         return raw
     content_type = request.headers.get("content-type", "")
@@ -92,7 +111,7 @@ async def _raw_args(request: Request) -> dict[str, Raw]:
         raw.update(data)
     elif content_type.startswith("application/x-www-form-urlencoded"):
         try:
-            raw.update(parse_qsl(body.decode(), keep_blank_values=True))
+            raw.update(parse_urlencoded(body.decode()))
         except UnicodeDecodeError:
             raise bad_request("request body is not valid UTF-8") from None
     return raw
