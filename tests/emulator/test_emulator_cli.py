@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import selectors
 import signal
 import socket
 import subprocess
@@ -74,23 +76,28 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
         assert option in text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _startup_line(process: subprocess.Popen[bytes]) -> str:
+    """The emulator's first stderr line, waiting at most 30 s for it."""
+    assert process.stderr is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stderr, selectors.EVENT_READ)
+        assert selector.select(timeout=30), "no start-up line within 30 s"
+    return process.stderr.readline().decode()
 
 
-def test_command_serves_the_bot_api() -> None:
-    port = _free_port()
+def test_command_serves_the_bot_api_on_the_port_it_names() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, killed as a whole below
     )
     try:
-        url = f"http://127.0.0.1:{port}"
+        line = _startup_line(process)
+        match = re.search(r"Bot API emulator on (http://127\.0\.0\.1:(\d+)) ", line)
+        assert match, line
+        url = match.group(1)
+        assert int(match.group(2)) > 0
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -113,4 +120,12 @@ def test_command_serves_the_bot_api() -> None:
             _, stderr = process.communicate()
     # uvicorn shuts down gracefully, then re-raises the signal it caught (the Unix convention).
     assert process.returncode in {0, -signal.SIGTERM}
-    assert f"Bot API emulator on http://127.0.0.1:{port}" in stderr.decode()
+    assert b"Traceback" not in stderr
+
+
+def test_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["--port", str(taken.getsockname()[1])]) == 2
+    assert "cannot listen on" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from typing import TYPE_CHECKING
 
@@ -41,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     net = parser.add_argument_group("server")
     net.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    net.add_argument("--port", type=int, default=8081, help="TCP port (0: any free port)")
+    net.add_argument(
+        "--port",
+        type=int,
+        default=8081,
+        help="TCP port (0: any free port; the start-up line on stderr names it)",
+    )
     net.add_argument(
         "--log-level",
         default="warning",
@@ -209,16 +215,33 @@ def main(argv: list[str]) -> int:
         if flood.enabled
         else "off"
     )
+    # Bind here rather than in uvicorn, so that with --port 0 the line below names the real port.
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        sys.stderr.write(f"{parser.prog}: error: cannot listen on {args.host}:{args.port}: {exc}\n")
+        return 2
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     sys.stderr.write(
-        f"Bot API emulator on http://{args.host}:{args.port} (flood control: {limits}; "
+        f"Bot API emulator on http://{host}:{port} (flood control: {limits}; "
         f"faults: {config.faults.to_json()})\n"
     )
-    uvicorn.run(
-        create_app(config),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=args.log_level in {"info", "debug"},
-        server_header=False,
+    sys.stderr.flush()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            log_level=args.log_level,
+            access_log=args.log_level in {"info", "debug"},
+            server_header=False,
+        )
     )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
