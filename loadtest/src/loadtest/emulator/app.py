@@ -13,6 +13,7 @@ Routes:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,11 @@ _UNKNOWN_METHOD = "unknown"
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=JSON_TYPE)
+    try:
+        content = orjson.dumps(body)
+    except TypeError:  # an echoed object holding an integer past 64 bits: orjson refuses those
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(content, status_code=status, headers=headers, media_type=JSON_TYPE)
 
 
 def _error(error: ApiError) -> Response:

@@ -312,13 +312,17 @@ async def _set_my_commands(call: Call) -> Any:
 def _validated_webhook(call: Call, url: str, previous: Webhook) -> Webhook:
     """The webhook setWebhook asks for, validated as the Bot API server does."""
     args = call.args
-    parts = urlsplit(url if "://" in url else f"https://{url}")  # no scheme: taken as https
+    try:
+        parts = urlsplit(url if "://" in url else f"https://{url}")  # no scheme: taken as https
+        port = parts.port  # raises on a port that is not a number in 0..65535
+    except ValueError:
+        raise bad_request("invalid webhook URL specified") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise bad_request("invalid webhook URL specified")
     if call.state.config.strict_webhook_url:
         if parts.scheme != "https":
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        if (parts.port or 443) not in {80, 88, 443, 8443}:
+        if (port or 443) not in {80, 88, 443, 8443}:
             raise bad_request(
                 "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
             )

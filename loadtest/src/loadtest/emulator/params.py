@@ -65,6 +65,8 @@ class Param:
 Raw = str | int | float | bool | dict[str, Any] | list[Any] | Upload | None
 
 _INT = re.compile(r"-?\d{1,20}")
+#: Bot API integers have at most 52 significant bits (so a double holds them exactly).
+_MAX_INTEGER = 2**53 - 1
 _FLOAT = re.compile(r"-?\d+(\.\d*)?([eE][-+]?\d+)?")
 _ATTACH = "attach://"
 
@@ -135,13 +137,16 @@ def _string(param: Param, value: Raw) -> str:
 
 
 def _integer(name: str, value: Raw) -> int:
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INT.fullmatch(value.strip()):
-        return int(value)
-    raise bad_request(f"invalid {name} specified")
+        number = value
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and _INT.fullmatch(value.strip())
+    ):
+        number = int(value)
+    if number is None or abs(number) > _MAX_INTEGER:
+        raise bad_request(f"invalid {name} specified")
+    return number
 
 
 def _float(name: str, value: Raw) -> float:
@@ -189,7 +194,7 @@ def parse_chat_id(value: Raw) -> int | str:
     if isinstance(value, bool):
         raise CHAT_NOT_FOUND
     if isinstance(value, int):
-        if value == 0:
+        if value == 0 or abs(value) > _MAX_INTEGER:
             raise CHAT_NOT_FOUND
         return value
     if isinstance(value, float) and value.is_integer():
