@@ -10,14 +10,17 @@ injects latency and errors on demand, records every reply for the gates, and exp
 from loadtest.emulator.app import create_app
 from loadtest.emulator.cli import main
 from loadtest.emulator.config import EmulatorConfig, FaultConfig, FloodConfig, MethodFaults
+from loadtest.emulator.control import EmulatorClient, ReplyCheck
 from loadtest.emulator.methods import METHODS
 
 __all__ = [
     "METHODS",
+    "EmulatorClient",
     "EmulatorConfig",
     "FaultConfig",
     "FloodConfig",
     "MethodFaults",
+    "ReplyCheck",
     "create_app",
     "main",
 ]
