@@ -10,7 +10,7 @@ import httpx
 import pytest
 from emulator_support import SPEC_PATH, Emulator, EmulatorServer, ManualClock
 
-from loadtest.emulator import EmulatorConfig, FloodConfig
+from loadtest.emulator import EmulatorConfig, FloodConfig, create_app
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -25,7 +25,7 @@ def start_emulator() -> Iterator[Callable[..., Emulator]]:
     def start(
         config: EmulatorConfig | None = None, *, clock: Callable[[], float] | None = None
     ) -> Emulator:
-        server = EmulatorServer(config, clock)
+        server = EmulatorServer(create_app(config, clock=clock))
         servers.append(server)
         server.start()
         url = f"http://127.0.0.1:{server.port}"

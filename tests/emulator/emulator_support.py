@@ -12,12 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from loadtest.emulator import EmulatorConfig, create_app
-
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import httpx
+    from starlette.applications import Starlette
 
     from loadtest.emulator.state import EmulatorState
 
@@ -66,13 +63,13 @@ class Emulator:
 class EmulatorServer:
     """The emulator app served by uvicorn in a thread, on a socket bound to port 0."""
 
-    def __init__(self, config: EmulatorConfig | None, clock: Callable[[], float] | None) -> None:
-        self.app = create_app(config, clock=clock)
+    def __init__(self, app: Starlette, *, lifespan: str = "off") -> None:
+        self.app = app
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         server_config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="off", ws="none", access_log=False
+            self.app, log_level="warning", lifespan=lifespan, ws="none", access_log=False
         )
         self.server = uvicorn.Server(server_config)
         self.thread = threading.Thread(

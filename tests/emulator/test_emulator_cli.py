@@ -13,10 +13,12 @@ import time
 
 import httpx
 import pytest
+from emulator_support import EmulatorServer
 
 from loadtest.__main__ import main as loadtest_main
-from loadtest.emulator import MethodFaults
+from loadtest.emulator import EmulatorConfig, MethodFaults, create_app
 from loadtest.emulator.cli import build_parser, config_from_args, main
+from loadtest.emulator.report import summary
 
 
 def test_defaults_are_telegrams_limits() -> None:
@@ -129,3 +131,35 @@ def test_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
         taken.listen()
         assert main(["--port", str(taken.getsockname()[1])]) == 2
     assert "cannot listen on" in capsys.readouterr().err
+
+
+def test_progress_lines_while_calls_arrive(capfd: pytest.CaptureFixture[str]) -> None:
+    config = EmulatorConfig(report_every_s=0.05)
+    app = create_app(config)
+    server = EmulatorServer(app, lifespan="on")
+    server.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as client:
+            for _ in range(3):
+                client.get("/bot1:abc/getMe")
+            deadline = time.monotonic() + 30
+            seen = ""
+            while "emulator: 3 calls" not in seen:
+                assert time.monotonic() < deadline, seen
+                time.sleep(0.05)
+                seen += capfd.readouterr().err
+    finally:
+        server.stop()
+    assert "0 answered 429" in seen
+
+
+def test_summary_line() -> None:
+    state = create_app().state.emulator
+    state.counters.requests[("sendMessage", 200)] += 10
+    state.counters.rate_limited[("sendMessage", "chat")] += 2
+    state.record.reply(1, 2)
+    line = summary(state, calls_before=4, seconds=2.0)
+    assert line == (
+        "emulator: 10 calls (3/s), 2 answered 429, 0 injected errors, "
+        "1 replies and 0 callback answers recorded"
+    )

@@ -13,6 +13,7 @@ Routes:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import asdict, replace
@@ -32,10 +33,11 @@ from loadtest.emulator.methods import METHODS_BY_KEY, Call, Described
 from loadtest.emulator.metrics import metrics_response
 from loadtest.emulator.objects import download
 from loadtest.emulator.params import Raw, Upload, parse_args
+from loadtest.emulator.report import reporting
 from loadtest.emulator.state import EmulatorState
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
 
     from starlette.requests import Request
 
@@ -296,6 +298,16 @@ def create_app(
         Route("/metrics", _metrics, methods=["GET"]),
         Route("/healthz", _healthz, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with reporting(state, state.config.report_every_s):
+            yield
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_found},
+        lifespan=lifespan,
+    )
     app.state.emulator = state
     return app

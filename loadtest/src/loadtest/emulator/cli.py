@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=EmulatorConfig.max_recorded,
         help="replies (and callback answers) the reply record keeps before evicting the oldest",
     )
+    other.add_argument(
+        "--report-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="write a one-line summary to stderr this often while calls arrive (0: never)",
+    )
     return parser
 
 
@@ -191,6 +198,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         strict_webhook_url=args.strict_webhook_url,
         strict_parameters=args.strict_parameters,
         max_recorded=args.max_recorded,
+        report_every_s=args.report_every,
     )
 
 

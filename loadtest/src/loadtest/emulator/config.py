@@ -205,6 +205,8 @@ class EmulatorConfig:
             them (the default), but a strict run catches typos in the bot's calls.
         max_recorded: How many replies (and as many callback answers) the reply record keeps;
             older ones are evicted, and the count of evictions is reported.
+        report_every_s: Write a one-line summary to stderr this often while calls arrive
+            (0: never).
     """
 
     flood: FloodConfig = field(default_factory=FloodConfig)
@@ -213,7 +215,10 @@ class EmulatorConfig:
     strict_webhook_url: bool = False
     strict_parameters: bool = False
     max_recorded: int = 2_000_000
+    report_every_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.max_recorded < 1:
             raise ValueError("max_recorded must be at least 1")
+        if self.report_every_s < 0:
+            raise ValueError("report_every_s must not be negative")
