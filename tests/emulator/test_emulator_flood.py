@@ -110,6 +110,14 @@ def test_limits_can_be_changed_at_run_time(
     assert _send(emulator, 42) == 200
 
 
+def test_only_sends_are_flood_limited(
+    start_emulator: Callable[..., Emulator], clock: ManualClock
+) -> None:
+    emulator = start_emulator(clock=clock)
+    config = emulator.client.get("/__emulator/stats").json()["config"]
+    assert config["flood_limited_methods"] == ["sendMessage", "sendPhoto"]
+
+
 def test_edits_and_answers_are_not_flood_limited(
     start_emulator: Callable[..., Emulator], clock: ManualClock
 ) -> None:

@@ -152,6 +152,13 @@ def test_bad_bodies(emulator: Emulator) -> None:
     assert not_json.json()["description"] == "Bad Request: can't parse JSON object"
     array = emulator.client.post(url, content=b"[1]", headers=headers)
     assert array.status_code == 400
+    broken = emulator.client.post(
+        url,
+        content=b"--xyz\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--xyz--\r\n",
+        headers={"content-type": "multipart/form-data; boundary=xyz"},
+    )
+    assert broken.status_code == 400
+    assert broken.json()["description"].startswith("Bad Request: can't parse multipart form")
 
 
 def test_unknown_parameters_are_ignored_and_counted(emulator: Emulator) -> None:

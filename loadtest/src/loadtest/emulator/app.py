@@ -97,13 +97,18 @@ async def _raw_args(request: Request) -> dict[str, Raw]:
         return raw
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        async with request.form(max_files=_MAX_FORM_FILES, max_fields=_MAX_FORM_FIELDS) as form:
-            for name, value in form.multi_items():
-                if isinstance(value, UploadFile):
-                    size = len(await value.read())
-                    raw[name] = Upload(value.filename or name, value.content_type or "", size)
-                else:
-                    raw[name] = value
+        try:
+            form_context = request.form(max_files=_MAX_FORM_FILES, max_fields=_MAX_FORM_FIELDS)
+            async with form_context as form:
+                for name, value in form.multi_items():
+                    if isinstance(value, UploadFile):
+                        # The size only: the content is never looked at (it stays spooled).
+                        size = value.size or 0
+                        raw[name] = Upload(value.filename or name, value.content_type or "", size)
+                    else:
+                        raw[name] = value
+        except HTTPException as exc:  # Starlette's answer to a malformed or oversized form
+            raise bad_request(f"can't parse multipart form: {exc.detail}") from None
         return raw
     body = await request.body()
     if not body:
@@ -171,7 +176,11 @@ async def _file(request: Request) -> Response:
 
 async def _stats(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
-    return _json(state.stats())
+    stats = state.stats()
+    stats["config"]["flood_limited_methods"] = sorted(
+        method.name for method in METHODS_BY_KEY.values() if method.flood_limited
+    )
+    return _json(stats)
 
 
 async def _reset(request: Request) -> Response:
