@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from loadtest.emulator import EmulatorConfig, FloodConfig
 from loadtest.emulator.flood import FloodControl, LeakyBuckets
 
@@ -90,6 +92,22 @@ def test_global_budget_across_chats(
     assert stats["requests"]["by_method"]["sendMessage"] == {"200": 31, "429": 1}
 
 
+def test_paid_broadcast_has_its_own_budget(
+    start_emulator: Callable[..., Emulator], clock: ManualClock
+) -> None:
+    config = EmulatorConfig(flood=FloodConfig(global_rate=2, paid_broadcast_rate=5))
+    emulator = start_emulator(config, clock=clock)
+    assert [_send(emulator, 100 + i) for i in range(3)] == [200, 200, 429]
+    paid = [
+        emulator.api(
+            "sendMessage", json={"chat_id": 200 + i, "text": "x", "allow_paid_broadcast": True}
+        ).status_code
+        for i in range(6)
+    ]
+    assert paid == [200] * 5 + [429]
+    assert emulator.state.stats()["rate_limited"]["by_scope"] == {"global": 1, "paid": 1}
+
+
 def test_flood_control_off(start_emulator: Callable[..., Emulator], clock: ManualClock) -> None:
     emulator = start_emulator(EmulatorConfig(flood=FloodConfig(enabled=False)), clock=clock)
     assert {_send(emulator, 42) for _ in range(50)} == {200}
@@ -126,6 +144,15 @@ def test_edits_and_answers_are_not_flood_limited(
     for _ in range(5):
         assert emulator.call("answerCallbackQuery", callback_query_id="q")["ok"]
         assert emulator.call("editMessageText", chat_id=42, message_id=1, text="y")["ok"]
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(5.0, 5), (1 / 3, 20), (30.0, 30), (7.0, 3)])
+def test_a_full_burst_passes_despite_rounding(rate: float, burst: int) -> None:
+    buckets = LeakyBuckets(rate, burst)
+    for _ in range(burst):
+        assert buckets.wait("k", now=0.0) == 0.0
+        buckets.take("k", now=0.0)
+    assert buckets.wait("k", now=0.0) > 0.0
 
 
 def test_buckets_forget_drained_keys() -> None:

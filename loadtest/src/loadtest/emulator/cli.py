@@ -14,6 +14,7 @@ from loadtest.emulator.config import (
     ERROR_DESCRIPTIONS,
     GLOBAL_RATE_DEFAULT,
     GROUP_PER_MINUTE_DEFAULT,
+    PAID_BROADCAST_RATE_DEFAULT,
     PER_CHAT_BURST_DEFAULT,
     PER_CHAT_RATE_DEFAULT,
     EmulatorConfig,
@@ -93,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--global-burst",
         type=int,
         help="messages an idle bot may send at once (default: a second's budget)",
+    )
+    flood.add_argument(
+        "--paid-broadcast-rate",
+        type=float,
+        default=PAID_BROADCAST_RATE_DEFAULT,
+        help="messages per second for calls with allow_paid_broadcast (instead of --global-rate)",
     )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument(
@@ -192,6 +199,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             group_burst=args.group_burst,
             global_rate=args.global_rate,
             global_burst=args.global_burst,
+            paid_broadcast_rate=args.paid_broadcast_rate,
         ),
         faults=FaultConfig(default, methods, args.error_code, args.seed),
         token=args.token,

@@ -18,6 +18,8 @@ PER_CHAT_BURST_DEFAULT = 3
 GROUP_PER_MINUTE_DEFAULT = 20.0
 #: "not able to broadcast more than about 30 messages per second".
 GLOBAL_RATE_DEFAULT = 30.0
+#: ``allow_paid_broadcast``: "up to 1000 messages per second, ignoring broadcasting limits".
+PAID_BROADCAST_RATE_DEFAULT = 1000.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class FloodConfig:
         group_burst: Messages a quiet group may send back to back (default: a minute's budget).
         global_rate: Messages per second allowed across all chats of one bot.
         global_burst: Messages an idle bot may send back to back (default: a second's budget).
+        paid_broadcast_rate: Messages per second for calls with ``allow_paid_broadcast``, which
+            use this budget instead of the global one (the per-chat and group budgets still apply).
     """
 
     enabled: bool = True
@@ -45,9 +49,10 @@ class FloodConfig:
     group_burst: int | None = None
     global_rate: float = GLOBAL_RATE_DEFAULT
     global_burst: int | None = None
+    paid_broadcast_rate: float = PAID_BROADCAST_RATE_DEFAULT
 
     def __post_init__(self) -> None:
-        for name in ("per_chat_rate", "group_per_minute", "global_rate"):
+        for name in ("per_chat_rate", "group_per_minute", "global_rate", "paid_broadcast_rate"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         for name in ("per_chat_burst", "group_burst", "global_burst"):
@@ -75,6 +80,7 @@ class FloodConfig:
             "group_burst": self.effective_group_burst,
             "global_rate": self.global_rate,
             "global_burst": self.effective_global_burst,
+            "paid_broadcast_rate": self.paid_broadcast_rate,
         }
 
 

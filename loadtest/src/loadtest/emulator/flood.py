@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 #: Sweep drained keys once a table grows past this many (and then past twice its live size).
 _SWEEP_FLOOR = 4096
+_EPSILON_S = 1e-9
 
 
 class LeakyBuckets:
@@ -40,7 +41,10 @@ class LeakyBuckets:
         tat = self._tat.get(key)
         if tat is None:
             return 0.0
-        return max(0.0, tat - self.tolerance - now)
+        wait = tat - self.tolerance - now
+        # Sums of 1/rate drift by a few ulps: a nanosecond is "now", or a full burst would
+        # lose its last message to rounding (0.2 * 4 > 0.8).
+        return wait if wait > _EPSILON_S else 0.0
 
     def take(self, key: object, now: float) -> None:
         """Spend one unit of ``key``'s budget."""
@@ -62,7 +66,7 @@ class LeakyBuckets:
 class Denial:
     """Why a call was refused: the budget's scope and the whole seconds to wait."""
 
-    scope: str  # "chat", "group", "global" or "webhook"
+    scope: str  # "chat", "group", "global", "paid" or "webhook"
     retry_after: int
 
     def error(self) -> ApiError:
@@ -87,13 +91,16 @@ class FloodControl:
         self._chat = LeakyBuckets(config.per_chat_rate, config.per_chat_burst)
         self._group = LeakyBuckets(config.group_per_minute / 60.0, config.effective_group_burst)
         self._global = LeakyBuckets(config.global_rate, config.effective_global_burst)
+        paid_burst = max(1, int(config.paid_broadcast_rate))
+        self._paid = LeakyBuckets(config.paid_broadcast_rate, paid_burst)
         # The server allows about one setWebhook with a URL per second (TBA Client.cpp).
         self._webhook = LeakyBuckets(1.0, 1)
 
-    def admit_message(self, chat_id: int | str, now: float) -> Denial | None:
+    def admit_message(self, chat_id: int | str, now: float, *, paid: bool = False) -> Denial | None:
         """Admit one message to ``chat_id`` now, or say which budget refuses it.
 
         A refused message spends nothing, so a client that waits ``retry_after`` gets through.
+        ``paid`` (``allow_paid_broadcast``) swaps the global budget for the paid one.
         """
         if not self.config.enabled:
             return None
@@ -103,15 +110,16 @@ class FloodControl:
             group_wait = self._group.wait(chat_id, now)
             if group_wait > wait:
                 scope, wait = "group", group_wait
-        global_wait = self._global.wait(None, now)
+        overall, overall_scope = (self._paid, "paid") if paid else (self._global, "global")
+        global_wait = overall.wait(None, now)
         if global_wait > wait:
-            scope, wait = "global", global_wait
+            scope, wait = overall_scope, global_wait
         if wait > 0.0:
             return Denial(scope, max(1, math.ceil(wait)))
         self._chat.take(chat_id, now)
         if group:
             self._group.take(chat_id, now)
-        self._global.take(None, now)
+        overall.take(None, now)
         return None
 
     def admit_set_webhook(self, now: float) -> Denial | None:

@@ -173,7 +173,8 @@ def _message(call: Call, chat_id: int | str, **fields: Any) -> dict[str, Any]:
 def _admit(call: Call, chat_id: int | str) -> None:
     """Spend flood-control budget for one message, or refuse it with 429."""
     state = call.state
-    denial = state.flood(call.bot_id).admit_message(chat_id, state.clock())
+    paid = bool(call.args.get("allow_paid_broadcast"))
+    denial = state.flood(call.bot_id).admit_message(chat_id, state.clock(), paid=paid)
     if denial is not None:
         raise denial.error()
 
