@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET  # our own report, not untrusted input
 from typing import TYPE_CHECKING
 
 import psutil
-from _harness import REPORT_FILES, descendants, is_bot_server
+from _harness import PROFILE, REPORT_FILES, descendants, is_bot_server
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,7 +27,7 @@ def _failed_gates(summary: dict[str, object]) -> set[str]:
 
 
 def test_short_demo_passes_its_gates_and_writes_the_report(run_load: Callable[..., Run]) -> None:
-    run = run_load("--profile", "peak", "--duration", "30", "--workers", "2")
+    run = run_load("--profile", PROFILE, "--duration", "30", "--workers", "2")
     assert run.returncode == 0, run.output
     for name in REPORT_FILES:
         assert (run.report_dir / name).stat().st_size > 0, name
@@ -51,7 +51,7 @@ def test_short_demo_passes_its_gates_and_writes_the_report(run_load: Callable[..
 
 def test_a_slow_bot_fails_the_latency_gate(run_load: Callable[..., Run]) -> None:
     run = run_load(
-        "--profile", "steady", "--duration", "20", "--workers", "2",
+        "--profile", PROFILE, "--duration", "20", "--workers", "2",
         env={"BOT_TEST_HANDLER_DELAY_MS": "600"},
     )  # fmt: skip
     assert run.returncode == 3, run.output
@@ -74,7 +74,7 @@ def test_ctrl_c_mid_run_tears_everything_down(run_load: Callable[..., Run]) -> N
             psutil.Process(pid).send_signal(signal.SIGINT)
             sent.append(pid)
 
-    run = run_load("--profile", "steady", "--duration", "60", during=interrupt)
+    run = run_load("--profile", PROFILE, "--duration", "60", during=interrupt)
     assert sent, run.output
     assert run.returncode != 0
     assert len(run.processes) >= 4

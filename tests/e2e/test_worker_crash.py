@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 import psycopg
-from _harness import descendants, is_bot_server
+from _harness import PROFILE, descendants, is_bot_server
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,7 +55,7 @@ def test_killing_a_worker_loses_no_update(run_load: Callable[..., Run], database
             killed.append(workers[0].pid)
 
     run = run_load(
-        "--profile", "steady", "--duration", "40", "--workers", "2",
+        "--profile", PROFILE, "--duration", "40", "--workers", "2",
         env={"DATABASE_URL": database_url},
         during=kill_one_worker,
     )  # fmt: skip
