@@ -34,19 +34,33 @@ def _step(index: int, offered: float, achieved: float, p95: float, **kw: float) 
     )
 
 
-def test_the_knee_is_the_last_step_before_the_first_breach() -> None:
+def test_the_knee_is_the_last_step_before_the_first_confirmed_breach() -> None:
     slo = Slo(p95_ms=300)
     steps = [
         _step(0, 20, 20, 40),
         _step(1, 40, 40, 90),
         _step(2, 60, 51, 900),  # latency and throughput break
-        _step(3, 80, 80, 100),  # a later good step does not move the knee
+        _step(3, 80, 70, 1200),  # ... and stay broken: confirmed
+        _step(4, 100, 100, 100),  # a later good step does not move the knee
     ]
     knee = find_knee(steps, slo)
     assert knee.knee == steps[1]
     assert knee.breach == steps[2]
     assert any("p95 900 ms > 300 ms" in r for r in knee.breach_reasons)
     assert any("achieved/offered 0.85" in r for r in knee.breach_reasons)
+
+
+def test_a_single_noisy_step_does_not_end_the_ramp() -> None:
+    slo = Slo(p95_ms=300)
+    steps = [_step(0, 20, 20, 40), _step(1, 40, 30, 90), _step(2, 60, 60, 80)]
+    knee = find_knee(steps, slo)
+    assert knee.knee == steps[2]
+    assert knee.breach is None
+
+
+def test_a_breach_in_the_last_step_counts() -> None:
+    steps = [_step(0, 20, 20, 40), _step(1, 40, 40, 900)]
+    assert find_knee(steps, Slo(p95_ms=300)).breach == steps[1]
 
 
 def test_errors_alone_break_the_slo() -> None:

@@ -81,13 +81,22 @@ class Knee:
 
 
 def find_knee(steps: list[StepResult], slo: Slo) -> Knee:
-    """The last step before the first SLO breach (a later recovery does not count)."""
+    """The last good step before the first confirmed SLO breach.
+
+    A breach is confirmed when the next step breaches too (or there is no next step): on a
+    shared machine one step can miss by noise (a generator stall, a neighbour's burst) while
+    the replica still keeps up with the next, higher rate. A later recovery after a confirmed
+    breach does not count.
+    """
     knee = None
-    for step in steps:
-        reasons = breaches(step, slo)
-        if reasons:
+    verdicts = [breaches(step, slo) for step in steps]
+    for index, step in enumerate(steps):
+        reasons = verdicts[index]
+        if not reasons:
+            knee = step
+            continue
+        if index + 1 == len(steps) or verdicts[index + 1]:
             return Knee(knee, step, tuple(reasons))
-        knee = step
     return Knee(knee, None)
 
 

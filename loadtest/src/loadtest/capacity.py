@@ -4,11 +4,12 @@ It starts the local environment with ONE bot worker, ramps the arrival rate step
 open model (the ``step`` profile, re-parameterised by the flags) through the load suite's runner
 (``python -m loadtest run --target ...``), and reads each settled step's achieved rate, p95,
 mean response time and error ratio from Locust's stats history, plus the bot's mean in-flight
-gauge from Prometheus. The knee is the last step that met the SLO. From it,
+gauge from Prometheus and its CPU from /proc. The knee is the last good step before the first
+confirmed SLO breach. From it,
 :func:`loadtest._capacity_advice.advise` derives the per-pod targets, ``minReplicas`` /
 ``maxReplicas`` for the planned peak and the Telegram ``max_connections``, with the arithmetic.
 All of it goes to ``<report-dir>/capacity.json`` and to stdout. The run stops one step after the
-first breach (no need to keep hammering a broken replica).
+first confirmed breach (two breached steps in a row; no need to keep hammering a broken replica).
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ def _run_ramp(
             continue
         rows = read_history(run_dir / _HISTORY)
         steps = steps_from_history(rows, rates, step_s, rows[0]["Timestamp"] - 1 if rows else 0)
-        knee = find_knee(steps, slo)
+        knee = find_knee(steps, slo)  # a breach is confirmed by the step after it
         if knee.breach is not None and len(steps) > knee.breach.index + 1:
             sys.stderr.write(
                 f"capacity: SLO broken at step {knee.breach.index + 1} and the next; stopping\n"
