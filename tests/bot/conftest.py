@@ -1,0 +1,146 @@
+"""Fixtures for the bot's tests: settings, a migrated database, the Bot API stub, a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import psycopg
+import pytest
+import uvicorn
+
+from bot.repo import migrate
+from bot.settings import Settings
+from bot.web import BotState, create_app
+from bot_contract.webhook import SECRET_HEADER, WEBHOOK_PATH
+from tests.bot.stub_api import StubBotApi
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+SECRET = "test-secret-0123456789"
+TOKEN = "123456:TEST-token_abcdefghijklmnop"
+
+
+def make_settings(database_url: str, api_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "token": TOKEN,
+        "webhook_secret": SECRET,
+        "database_url": database_url,
+        "api_base_url": api_url,
+        "rate_global_per_s": 0,
+        "rate_chat_interval_s": 0,
+        "db_pool_timeout_s": 2,
+        "api_timeout_s": 5,
+        "retry_after_s": 1,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def apply_migrations(url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await migrate(conn)
+
+
+@pytest.fixture
+async def db(database_url: str) -> str:
+    """A fresh database with the bot's schema."""
+    await apply_migrations(database_url)
+    return database_url
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[StubBotApi]:
+    api = await StubBotApi().start()
+    yield api
+    await api.stop()
+
+
+@dataclass
+class LiveBot:
+    url: str
+    state: BotState
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    async def post(
+        self, session: aiohttp.ClientSession, update: Any, *, secret: str | None = SECRET
+    ) -> aiohttp.ClientResponse:
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        data = update if isinstance(update, bytes) else None
+        async with session.post(
+            self.url + WEBHOOK_PATH,
+            json=None if data is not None else update,
+            data=data,
+            headers=headers,
+        ) as resp:
+            await resp.read()
+            return resp
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 30)
+
+
+async def start_bot(settings: Settings) -> LiveBot:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="on", log_config=None, access_log=False,
+        http="httptools",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.02)
+    if not server.started:
+        server.should_exit = True
+        await asyncio.gather(task, return_exceptions=True)
+        raise RuntimeError("bot did not start")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return LiveBot(f"http://127.0.0.1:{port}", app.state.bot, server, task)
+
+
+@pytest.fixture
+async def bot_factory(db: str, stub: StubBotApi) -> AsyncIterator[Callable[..., Any]]:
+    """Start in-process bots on free ports (stopped at teardown)."""
+    started: list[LiveBot] = []
+
+    async def factory(**overrides: Any) -> LiveBot:
+        bot = await start_bot(make_settings(db, stub.url, **overrides))
+        started.append(bot)
+        return bot
+
+    yield factory
+    for bot in started:
+        if not bot.task.done():
+            await bot.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+def subprocess_env(database_url: str, api_url: str, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "PROMETHEUS_"))}
+    env.update(
+        {
+            "BOT_ENV": "test",
+            "BOT_TOKEN": TOKEN,
+            "BOT_WEBHOOK_SECRET": SECRET,
+            "DATABASE_URL": database_url,
+            "BOT_API_BASE_URL": api_url,
+            "BOT_PORT": str(port),
+            "BOT_RATE_GLOBAL_PER_S": "0",
+        }
+    )
+    env.update(extra)
+    return env
