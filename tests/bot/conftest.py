@@ -144,3 +144,11 @@ def subprocess_env(database_url: str, api_url: str, port: int, **extra: str) -> 
     )
     env.update(extra)
     return env
+
+
+async def scalar(url: str, sql: str, *params: Any) -> Any:
+    """One value from the database (async, so an in-process bot keeps serving meanwhile)."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute(sql, params or None)
+        row = await cur.fetchone()
+        return row[0] if row else None

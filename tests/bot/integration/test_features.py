@@ -1,0 +1,145 @@
+"""The features: /start, the notes conversation across two instances, buttons, photos, edits,
+blocking, and what happens when the Bot API says 429 or refuses a message."""
+
+from __future__ import annotations
+
+from tests.bot.conftest import scalar
+from tests.bot.factories import ALICE, BOB, DATE, callback, next_id, text
+from tests.bot.stub_api import too_many_requests
+
+from bot_contract import updates as u
+
+
+async def test_start_registers_the_user_and_replies_to_the_message(bot_factory, stub, session, db):
+    bot = await bot_factory()
+    update = text("/start")
+    assert (await bot.post(session, update)).status == 200
+    assert await scalar(db, "SELECT first_name FROM users WHERE user_id = %s", ALICE.id) == "Alice"
+    [call] = stub.sent()
+    assert call.params["chat_id"] == ALICE.id
+    assert call.params["reply_parameters"] == {"message_id": update["message"]["message_id"]}
+    assert call.params["text"].startswith("Welcome, Alice")
+    await bot.post(session, text("/start"))
+    assert stub.sent()[-1].params["text"].startswith("Welcome back")
+    assert await scalar(db, "SELECT count(*) FROM sent_replies WHERE sent_message_id IS NOT NULL") == 2
+
+
+async def test_conversation_steps_alternate_between_two_instances(bot_factory, stub, session, db):
+    one, two = await bot_factory(), await bot_factory()
+    assert (await one.post(session, text("/start"))).status == 200
+    assert (await two.post(session, text("/note"))).status == 200
+    assert "Send me the note" in stub.sent()[-1].params["text"]
+    assert await scalar(db, "SELECT state FROM conversations") == "awaiting_note"
+    assert (await one.post(session, text("remember the milk"))).status == 200
+    assert stub.sent()[-1].params["text"].startswith("Saved note #")
+    assert await scalar(db, "SELECT count(*) FROM conversations") == 0
+    # A plain text after the conversation ended is not a note.
+    assert (await two.post(session, text("just chatting"))).status == 200
+    assert await scalar(db, "SELECT array_agg(text) FROM notes") == ["remember the milk"]
+    assert (await two.post(session, text("/notes"))).status == 200
+    listing = stub.sent()[-1].params
+    [[button]] = listing["reply_markup"]["inline_keyboard"]
+    assert button["callback_data"].startswith("del:")
+    assert (await one.post(session, callback(button["callback_data"]))).status == 200
+    [answer] = stub.sent("answerCallbackQuery")
+    assert answer.params["text"].startswith("Deleted note")
+    assert await scalar(db, "SELECT count(*) FROM notes") == 0
+    assert (await two.post(session, callback(button["callback_data"]))).status == 200
+    assert stub.sent("answerCallbackQuery")[-1].params["text"] == "That note is already gone."
+    assert await scalar(db, "SELECT messages FROM users") == 2
+
+
+async def test_cancel_and_unknown_buttons_and_commands(bot_factory, stub, session, db):
+    bot = await bot_factory()
+    await bot.post(session, text("/note"))
+    await bot.post(session, text("/cancel"))
+    await bot.post(session, text("not a note"))
+    assert await scalar(db, "SELECT count(*) FROM notes") == 0
+    await bot.post(session, text("/notes"))
+    assert stub.sent()[-1].params["text"].startswith("No notes yet")
+    await bot.post(session, text("/frobnicate"))
+    assert stub.sent()[-1].params["text"].startswith("Unknown command")
+    await bot.post(session, text("/help"))
+    await bot.post(session, callback("bogus"))
+    assert stub.sent("answerCallbackQuery")[-1].params["text"] == "Unknown button."
+
+
+async def test_photo_goes_through_getfile_download_and_processing(bot_factory, stub, session, db):
+    bot = await bot_factory()
+    uid = next_id()
+    update = u.photo_update(uid, message_id=9, user=ALICE, chat=u.Chat.private(ALICE), date=DATE, file_id="pic")
+    assert (await bot.post(session, update)).status == 200
+    assert [c.method for c in stub.calls if c.method != "getMe"] == ["getFile", "file", "sendMessage"]
+    assert stub.calls[-2].params["path"] == "photos/pic-1280.jpg"
+    assert await scalar(db, "SELECT format FROM photos WHERE update_id = %s", uid) == "jpeg"
+    assert "jpeg" in stub.sent()[-1].params["text"]
+
+
+async def test_edited_message_updates_the_note(bot_factory, stub, session, db):
+    bot = await bot_factory()
+    note = text("/note first draft")
+    await bot.post(session, note)
+    msg = note["message"]
+    edit = u.edited_message_update(next_id(), message_id=msg["message_id"], user=ALICE,
+                                   chat=u.Chat.private(ALICE), date=DATE, edit_date=DATE + 5,
+                                   text="final text")  # fmt: skip
+    assert (await bot.post(session, edit)).status == 200
+    assert await scalar(db, "SELECT text FROM notes") == "final text"
+    assert bot.state.metrics.updates.labels("edited_message", "handled")._value.get() == 1
+
+
+async def test_block_and_unblock_are_recorded(bot_factory, stub, session, db):
+    bot = await bot_factory()
+    await bot.post(session, text("/start", user=BOB))
+    chat = u.Chat.private(BOB)
+    await bot.post(session, u.my_chat_member_update(next_id(), user=BOB, chat=chat, date=DATE, blocked=True))
+    assert await scalar(db, "SELECT blocked FROM users WHERE user_id = %s", BOB.id) is True
+    await bot.post(session, u.my_chat_member_update(next_id(), user=BOB, chat=chat, date=DATE, blocked=False))
+    assert await scalar(db, "SELECT blocked FROM users WHERE user_id = %s", BOB.id) is False
+
+
+async def test_429_is_honoured_fleet_wide_then_redelivery_succeeds(bot_factory, stub, session, db):
+    bot = await bot_factory(rate_chat_interval_s=0.01, rate_max_wait_s=10)
+    stub.fail_next.append(too_many_requests(2))
+    update = text("/note under flood control")
+    first = await bot.post(session, update)
+    assert first.status == 503
+    assert first.headers["Retry-After"] == "2"
+    assert bot.state.metrics.api_rate_limited.labels("sendMessage")._value.get() == 1
+    assert await scalar(db, "SELECT count(*) FROM notes") == 0  # rolled back: nothing half-done
+    delay = await scalar(
+        db, "SELECT last_at - extract(epoch FROM now()) FROM rate_slots WHERE key = %s", f"chat:{ALICE.id}"
+    )
+    assert delay > 1.0  # every replica now waits for the chat's slot
+    assert (await bot.post(session, update)).status == 200
+    assert await scalar(db, "SELECT count(*) FROM notes") == 1
+    gap = stub.sent()[1].at - stub.sent()[0].at
+    assert gap >= 1.5
+
+
+async def test_refused_reply_keeps_the_effect_and_records_the_refusal(bot_factory, stub, session, db):
+    bot = await bot_factory()
+    stub.fail_next.append((403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}))
+    assert (await bot.post(session, text("/note still saved"))).status == 200
+    assert await scalar(db, "SELECT count(*) FROM notes") == 1
+    assert "blocked" in await scalar(db, "SELECT error FROM sent_replies")
+
+
+async def test_bot_api_outage_is_503_and_nothing_commits(bot_factory, stub, session, db):
+    bot = await bot_factory()
+    stub.fail_next.append((502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}))
+    update = text("/note during outage")
+    assert (await bot.post(session, update)).status == 503
+    assert await scalar(db, "SELECT count(*) FROM notes") == 0
+    assert (await bot.post(session, update)).status == 200
+    assert await scalar(db, "SELECT count(*) FROM notes") == 1
+
+
+async def test_group_messages_use_the_group_budget(bot_factory, stub, session, db):
+    from tests.bot.factories import GROUP
+
+    bot = await bot_factory(rate_chat_interval_s=0, rate_group_interval_s=3, rate_max_wait_s=10)
+    await bot.post(session, text("/help", chat=GROUP))
+    await bot.post(session, text("/help", chat=GROUP))
+    first, second = stub.sent()
+    assert second.at - first.at >= 2.5
