@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -152,3 +153,58 @@ async def scalar(url: str, sql: str, *params: Any) -> Any:
         cur = await conn.execute(sql, params or None)
         row = await cur.fetchone()
         return row[0] if row else None
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class BotProcess:
+    proc: Any
+    url: str
+    log: Any
+
+
+@pytest.fixture
+async def spawn_bot(db: str, stub: StubBotApi, tmp_path: Any) -> AsyncIterator[Callable[..., Any]]:
+    """Start ``python -m bot serve`` subprocesses (own process group, killed at teardown)."""
+    import signal
+    import sys
+
+    procs: list[Any] = []
+
+    async def spawn(*args: str, **env: str) -> BotProcess:
+        port = free_port()
+        log = tmp_path / f"bot-{port}.log"
+        with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "serve", *args,
+                env=subprocess_env(db, stub.url, port, **env),
+                stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as client:
+            for _ in range(300):
+                if proc.returncode is not None:
+                    break
+                try:
+                    async with client.get(url + "/readyz") as resp:
+                        if resp.status == 200:
+                            return BotProcess(proc, url, log)
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"bot did not become ready:\n{log.read_text()[-3000:]}")
+
+    yield spawn
+    for proc in procs:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
