@@ -1,3 +1,4 @@
+# ruff: noqa: T201, S603, S607, S105, D101, D102, D103, E501, TC003  (a benchmark script, not shipped)
 """Benchmark: our bot vs PTB's run_webhook vs PTB behind uvicorn, side by side, in one run.
 
     uv run --no-sync python bot/bench/bench_bot.py [--duration S] [--connections N] [--profile]
@@ -63,9 +64,13 @@ def pin(core: int | None) -> list[str]:
 
 
 @contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     out = log.open("wb") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         yield proc
     finally:
@@ -98,9 +103,16 @@ def nginx_stub(workdir: Path) -> Iterator[str]:
     port = free_port()
     ndir = workdir / "nginx"
     ndir.mkdir()
-    conf = (HERE / "nginx.conf.template").read_text().replace("{dir}", str(ndir)).replace("{port}", str(port))
+    conf = (
+        (HERE / "nginx.conf.template")
+        .read_text()
+        .replace("{dir}", str(ndir))
+        .replace("{port}", str(port))
+    )
     (ndir / "nginx.conf").write_text(conf)
-    with process(["nginx", "-c", str(ndir / "nginx.conf"), "-p", str(ndir)], log=ndir / "out.log") as proc:
+    with process(
+        ["nginx", "-c", str(ndir / "nginx.conf"), "-p", str(ndir)], log=ndir / "out.log"
+    ) as proc:
         wait_port(port, proc)
         yield f"http://127.0.0.1:{port}"
 
@@ -133,7 +145,9 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(port: int, seconds: float, connections: int, base: int, core: int | None) -> tuple[int, float, float, int]:
+def run_wrk(
+    port: int, seconds: float, connections: int, base: int, core: int | None
+) -> tuple[int, float, float, int]:
     env = {**os.environ, "BENCH_SECRET": SECRET, "BENCH_UPDATE_BASE": str(base)}
     cmd = [*pin(core), "wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "--timeout", "10s",
            "-s", str(HERE / "updates.lua"), f"http://127.0.0.1:{port}/telegram/webhook"]  # fmt: skip
@@ -146,13 +160,22 @@ def run_wrk(port: int, seconds: float, connections: int, base: int, core: int | 
     return requests, p50, p99, int(non2xx.group(1)) if non2xx else 0
 
 
-def measure(name: str, pid: int, port: int, count: Callable[[], int], args: argparse.Namespace, base: int) -> Result:
-    run_wrk(port, args.warmup, args.connections, base, args.wrk_core)  # warm-up (JIT-free, but caches, pools)
+def measure(
+    name: str, pid: int, port: int, count: Callable[[], int], args: argparse.Namespace, base: int
+) -> Result:
+    run_wrk(
+        port, args.warmup, args.connections, base, args.wrk_core
+    )  # warm-up (JIT-free, but caches, pools)
     before, cpu0, t0 = count(), cpu_seconds(pid), time.monotonic()
-    requests, p50, p99, non2xx = run_wrk(port, args.duration, args.connections, base + 10_000_000, args.wrk_core)
+    requests, p50, p99, non2xx = run_wrk(
+        port, args.duration, args.connections, base + 10_000_000, args.wrk_core
+    )
     after, cpu1, t1 = count(), cpu_seconds(pid), time.monotonic()
     result = Result(name, after - before, t1 - t0, cpu1 - cpu0, requests, p50, p99, non2xx)
-    print(f"  {name}: {result.handled} handled, {requests} answered, {result.cpu:.1f} CPU s", flush=True)
+    print(
+        f"  {name}: {result.handled} handled, {requests} answered, {result.cpu:.1f} CPU s",
+        flush=True,
+    )
     return result
 
 
@@ -172,7 +195,9 @@ def bench_ours(args: argparse.Namespace, db_url: str, api: str, workdir: Path) -
            "BOT_WEBHOOK_SECRET": SECRET, "BOT_API_BASE_URL": api, "BOT_PORT": str(port),
            "BOT_LOG_LEVEL": "WARNING", "BOT_RATE_GLOBAL_PER_S": "0", "BOT_MAX_IN_FLIGHT": "64"}  # fmt: skip
     subprocess.run([PY, "-m", "bot", "migrate"], env=env, check=True, capture_output=True)
-    with process([*pin(args.server_core), PY, "-m", "bot", "serve"], env, workdir / "ours.log") as proc:
+    with process(
+        [*pin(args.server_core), PY, "-m", "bot", "serve"], env, workdir / "ours.log"
+    ) as proc:
         wait_port(port, proc)
 
         def count() -> int:
@@ -197,7 +222,15 @@ def bench_ptb(mode: str, label: str, args: argparse.Namespace, api: str, workdir
     port = free_port()
     countfile = workdir / f"{mode}.count"
     countfile.write_text("0")
-    cmd = [*pin(args.server_core), PY, str(HERE / "ptb_servers.py"), mode, str(port), api, str(countfile)]
+    cmd = [
+        *pin(args.server_core),
+        PY,
+        str(HERE / "ptb_servers.py"),
+        mode,
+        str(port),
+        api,
+        str(countfile),
+    ]
     with process(cmd, dict(os.environ), workdir / f"{mode}.log") as proc:
         try:
             wait_port(port, proc)
@@ -234,17 +267,27 @@ def profile_summary(folded: Path) -> str:
         stack, _, n = line.rpartition(" ")
         if n.isdigit():
             leaves[stack.rsplit(";", 1)[-1]] += int(n)
-    top = "\n".join(f"    {100 * n / samples:5.1f}%  {frame[:110]}" for frame, n in leaves.most_common(12))
+    top = "\n".join(
+        f"    {100 * n / samples:5.1f}%  {frame[:110]}" for frame, n in leaves.most_common(12)
+    )
     return "\n".join(f"  {label:<22} {100 * totals[label] / samples:5.1f}% of samples (inclusive)"
                      for label in groups) + "\n  top self time:\n" + top  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=15, help="measured seconds per server (15)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--duration", type=float, default=15, help="measured seconds per server (15)"
+    )
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per server (3)")
-    parser.add_argument("--connections", type=int, default=40, help="wrk connections (40, Telegram's default)")
-    parser.add_argument("--only", default="ours,webhook,uvicorn", help="servers to run (comma-separated)")
+    parser.add_argument(
+        "--connections", type=int, default=40, help="wrk connections (40, Telegram's default)"
+    )
+    parser.add_argument(
+        "--only", default="ours,webhook,uvicorn", help="servers to run (comma-separated)"
+    )
     parser.add_argument("--durable", action="store_true", help="keep synchronous_commit on")
     parser.add_argument("--profile", action="store_true", help="py-spy our server during its run")
     args = parser.parse_args(argv)
@@ -264,11 +307,17 @@ def main(argv: list[str] | None = None) -> int:
             if "ours" in only:
                 results.append(bench_ours(args, db_url, api, workdir))
             if "webhook" in only:
-                results.append(bench_ptb("webhook", "PTB run_webhook (tornado, trivial)", args, api, workdir))
+                results.append(
+                    bench_ptb("webhook", "PTB run_webhook (tornado, trivial)", args, api, workdir)
+                )
             if "uvicorn" in only:
-                results.append(bench_ptb("uvicorn", "PTB + uvicorn (send_message, httpx)", args, api, workdir))
+                results.append(
+                    bench_ptb("uvicorn", "PTB + uvicorn (send_message, httpx)", args, api, workdir)
+                )
         print()
-        print(f"{'server':<38} {'handled/s':>10} {'per core':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU s/1k':>9} {'answered':>9} {'non-2xx':>8}")
+        print(
+            f"{'server':<38} {'handled/s':>10} {'per core':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU s/1k':>9} {'answered':>9} {'non-2xx':>8}"
+        )
         for r in results:
             print(f"{r.name:<38} {r.rate:>10.0f} {r.per_core:>9.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
                   f"{r.cpu_per_1000:>9.3f} {r.answered:>9} {r.non2xx:>8}")  # fmt: skip
@@ -278,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
             for r in results:
                 if r is not ours and r.per_core:
                     print(f"ours / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core")
-        print("per core = handled updates per server CPU-second; the machine is shared, compare ratios.")
+        print(
+            "per core = handled updates per server CPU-second; the machine is shared, compare ratios."
+        )
         if args.profile and (workdir / "ours.folded").exists():
             print("\nprofile of ours (py-spy):")
             print(profile_summary(workdir / "ours.folded"))

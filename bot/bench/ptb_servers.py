@@ -1,4 +1,5 @@
-"""The benchmark's two PTB baselines, run as ``python ptb_servers.py {webhook|uvicorn} PORT API COUNTFILE``.
+# ruff: noqa: S105, D103, ARG001  (a benchmark script, not shipped)
+"""The benchmark's PTB baselines: ``python ptb_servers.py {webhook|uvicorn} PORT API COUNTFILE``.
 
 ``webhook``: PTB's built-in ``run_webhook`` (tornado) with a trivial handler (no write, no reply).
 ``uvicorn``: PTB behind uvicorn (Starlette, as PTB's custom-webhook example), processing each
@@ -27,12 +28,12 @@ def _writer(path: Path) -> None:
 
 
 async def trivial(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    global handled  # noqa: PLW0603 (a benchmark counter)
+    global handled
     handled += 1
 
 
 async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    global handled  # noqa: PLW0603
+    global handled
     assert update.effective_message is not None  # noqa: S101
     await update.effective_message.reply_text("ok")
     handled += 1
@@ -41,13 +42,15 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def main() -> None:
     mode, port, api, countfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
     threading.Thread(target=_writer, args=(countfile,), daemon=True).start()
-    builder = Application.builder().token(TOKEN).base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
+    builder = (
+        Application.builder().token(TOKEN).base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
+    )
     if mode == "webhook":
         application = builder.concurrent_updates(True).build()
         application.add_handler(MessageHandler(filters.ALL, trivial))
         application.run_webhook(
             listen="127.0.0.1", port=port, url_path="telegram/webhook", secret_token=SECRET,
-            webhook_url=f"https://example.test:8443/telegram/webhook",
+            webhook_url="https://example.test:8443/telegram/webhook",
         )  # fmt: skip
         return
     import uvicorn

@@ -22,8 +22,8 @@ from tests.bot.stub_api import StubBotApi
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-SECRET = "test-secret-0123456789"
-TOKEN = "123456:TEST-token_abcdefghijklmnop"
+SECRET = "test-secret-0123456789"  # noqa: S105 (a test value)
+TOKEN = "123456:TEST-token_abcdefghijklmnop"  # noqa: S105 (a test value)
 
 
 def make_settings(database_url: str, api_url: str, **overrides: Any) -> Settings:
@@ -91,9 +91,14 @@ class LiveBot:
 async def start_bot(settings: Settings) -> LiveBot:
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="on", log_config=None, access_log=False,
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
         http="httptools",
-    )  # fmt: skip
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):
@@ -183,10 +188,16 @@ async def spawn_bot(db: str, stub: StubBotApi, tmp_path: Any) -> AsyncIterator[C
         log = tmp_path / f"bot-{port}.log"
         with log.open("wb") as out:  # the child keeps its own copy of the descriptor
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "serve", *args,
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                *args,
                 env=subprocess_env(db, stub.url, port, **env),
-                stdout=out, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as client:

@@ -32,6 +32,7 @@ class StubBotApi:
     hang: asyncio.Event | None = None  # while set, sendMessage never answers
     received: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
+    webhook: dict[str, Any] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _runner: web.AppRunner | None = None
 
@@ -78,7 +79,12 @@ class StubBotApi:
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
-            return {"id": 123456, "is_bot": True, "first_name": "tgscale", "username": "tgscale_bot"}
+            return {
+                "id": 123456,
+                "is_bot": True,
+                "first_name": "tgscale",
+                "username": "tgscale_bot",
+            }
         if method in ("sendMessage", "sendPhoto"):
             chat_id = int(params["chat_id"])
             return {
@@ -94,9 +100,18 @@ class StubBotApi:
                 "file_size": len(JPEG),
                 "file_path": f"photos/{params['file_id']}.jpg",
             }
+        if method == "setWebhook":
+            self.webhook = {
+                "url": params["url"],
+                "max_connections": int(params.get("max_connections", 40)),
+            }
         if method == "getWebhookInfo":
-            return {"url": "https://example.test/hook", "has_custom_certificate": False,
-                    "pending_update_count": 0, "max_connections": 40}  # fmt: skip
+            return {
+                "url": "",
+                "has_custom_certificate": False,
+                "pending_update_count": 0,
+                **self.webhook,
+            }
         return True
 
 

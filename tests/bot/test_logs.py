@@ -19,7 +19,9 @@ def test_json_lines_with_ids_and_redaction():
     logger.propagate = False
     token_u, token_c = update_id_var.set(77), chat_id_var.set(-5)
     try:
-        logger.warning("calling http://x/bot%s/sendMessage", "123456:SECRET-TOKEN", extra={"status": 429})
+        logger.warning(
+            "calling http://x/bot%s/sendMessage", "123456:SECRET-TOKEN", extra={"status": 429}
+        )
         try:
             raise RuntimeError("hook-secret-value leaked?")
         except RuntimeError:

@@ -7,7 +7,10 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 
-REAL = {"BOT_TOKEN": "123456:AAbbCCddEEffGG_hh-ii", "BOT_WEBHOOK_SECRET": "a-real-secret-0123456789"}
+REAL = {
+    "BOT_TOKEN": "123456:AAbbCCddEEffGG_hh-ii",
+    "BOT_WEBHOOK_SECRET": "a-real-secret-0123456789",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -20,9 +23,16 @@ def clean_env(monkeypatch):
 
 
 def test_reads_the_shared_environment_names(monkeypatch):
-    env = {**REAL, "DATABASE_URL": "postgresql://postgres:@/postgres?host=/tmp/xyz",
-           "BOT_API_BASE_URL": "http://127.0.0.1:8081/", "BOT_HOST": "0.0.0.0", "BOT_PORT": "9000",
-           "BOT_MAX_IN_FLIGHT": "7", "BOT_WEBHOOK_PATH": "/hook/", "BOT_TEST_HANDLER_DELAY_MS": "5"}  # fmt: skip
+    env = {
+        **REAL,
+        "DATABASE_URL": "postgresql://postgres:@/postgres?host=/tmp/xyz",
+        "BOT_API_BASE_URL": "http://127.0.0.1:8081/",
+        "BOT_HOST": "0.0.0.0",  # noqa: S104 (a test value)
+        "BOT_PORT": "9000",
+        "BOT_MAX_IN_FLIGHT": "7",
+        "BOT_WEBHOOK_PATH": "/hook/",
+        "BOT_TEST_HANDLER_DELAY_MS": "5",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     s = Settings()

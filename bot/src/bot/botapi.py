@@ -8,7 +8,6 @@ The URL holds the token, so it is never logged; errors carry the method name onl
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -115,7 +114,7 @@ class BotApi:
             ) as resp:
                 status = resp.status
                 body = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             self._observe(method, "error", started)
             raise TransientApiError(f"{method}: {type(exc).__name__}") from None
         self._observe(method, str(status), started)
@@ -158,10 +157,10 @@ class PTBRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
+        read_timeout: Any = None,  # noqa: ARG002 (one total timeout per session)
+        write_timeout: Any = None,  # noqa: ARG002
+        connect_timeout: Any = None,  # noqa: ARG002
+        pool_timeout: Any = None,  # noqa: ARG002
     ) -> tuple[int, bytes]:
         """Send one request through the shared pool; errors become PTB's network errors."""
         is_file = url.startswith(self._api.file_prefix)
@@ -183,13 +182,13 @@ class PTBRequest(BaseRequest):
             async with self._api.session().request(method, url, data=data) as resp:
                 body = await resp.read()
                 status = resp.status
-        except asyncio.TimeoutError:
-            self._api._observe(label, "error", started)  # noqa: SLF001 (same module)
+        except TimeoutError:
+            self._api._observe(label, "error", started)
             raise TimedOut(f"{label}: timed out") from None
         except aiohttp.ClientError as exc:
-            self._api._observe(label, "error", started)  # noqa: SLF001 (same module)
+            self._api._observe(label, "error", started)
             raise NetworkError(f"{label}: {type(exc).__name__}") from None
-        self._api._observe(label, str(status), started)  # noqa: SLF001 (same module)
+        self._api._observe(label, str(status), started)
         if status == 429:
-            self._api._metrics.api_rate_limited.labels(label).inc()  # noqa: SLF001
+            self._api._metrics.api_rate_limited.labels(label).inc()
         return status, body

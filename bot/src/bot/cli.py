@@ -77,10 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings, workers: int) -> int:
     """Serve on ``BOT_HOST:BOT_PORT`` with ``workers`` processes (multiprocess metrics if > 1)."""
-    import uvicorn  # noqa: PLC0415 (only serve needs it)
-    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from bot.metrics import MULTIPROC_ENV  # noqa: PLC0415
+    from bot.metrics import MULTIPROC_ENV
 
     if workers < 1:
         print("--workers must be at least 1", file=sys.stderr)  # noqa: T201
@@ -112,9 +112,9 @@ def serve(settings: Settings, workers: int) -> int:
 
 async def migrate(settings: Settings) -> int:
     """Apply pending migrations and print what was applied."""
-    import psycopg  # noqa: PLC0415
+    import psycopg
 
-    from bot.repo import migrate as apply  # noqa: PLC0415
+    from bot.repo import migrate as apply
 
     try:
         async with await psycopg.AsyncConnection.connect(
@@ -136,11 +136,11 @@ async def set_webhook(
     drop_pending_updates: bool,
 ) -> int:
     """Call setWebhook once with the first secret of ``BOT_WEBHOOK_SECRET``, then print the info."""
-    from telegram import Bot  # noqa: PLC0415
-    from telegram.error import TelegramError  # noqa: PLC0415
+    from telegram import Bot
+    from telegram.error import TelegramError
 
-    from bot.botapi import BotApi, PTBRequest  # noqa: PLC0415
-    from bot.metrics import Metrics  # noqa: PLC0415
+    from bot.botapi import BotApi, PTBRequest
+    from bot.metrics import Metrics
 
     api = BotApi(
         settings.api_base_url, settings.token, timeout_s=settings.api_timeout_s, connections=2,

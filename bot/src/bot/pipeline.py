@@ -237,14 +237,14 @@ class Pipeline:
         self, reason: str, body: bytes, update_id: int | None, label: str, detail: str | None = None
     ) -> Answer:
         try:
-            async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
-                async with conn.transaction():
-                    repo = Repo(conn)
-                    if update_id is not None and not await repo.claim_update(
-                        update_id, label, None
-                    ):
-                        return Answer(200, Outcome.DUPLICATE, label)
-                    await repo.dead_letter(reason, body, update_id, detail)
+            async with (
+                self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn,
+                conn.transaction(),
+            ):
+                repo = Repo(conn)
+                if update_id is not None and not await repo.claim_update(update_id, label, None):
+                    return Answer(200, Outcome.DUPLICATE, label)
+                await repo.dead_letter(reason, body, update_id, detail)
         except TRANSIENT as exc:
             return self._retry(label, self.settings.retry_after_s, exc)
         self.metrics.dead_letters.labels(reason).inc()

@@ -27,13 +27,14 @@ MIGRATION_LOCK_KEY = 0x7467_6270  # "tgbp"
 PRUNE_LOCK_KEY = 0x7467_7072
 
 _NOW = "extract(epoch FROM statement_timestamp())"
-_RESERVE = f"""
+_RESERVE = """
 INSERT INTO rate_slots AS r (key, last_at, interval_s)
-SELECT k, {_NOW}, i FROM unnest(%(keys)s::text[], %(intervals)s::float8[]) AS t(k, i)
+SELECT k, extract(epoch FROM statement_timestamp()), i
+FROM unnest(%(keys)s::text[], %(intervals)s::float8[]) AS t(k, i)
 ON CONFLICT (key) DO UPDATE
 SET last_at = greatest(r.last_at + excluded.interval_s, excluded.last_at),
     interval_s = excluded.interval_s
-RETURNING r.last_at - {_NOW}
+RETURNING r.last_at - extract(epoch FROM statement_timestamp())
 """
 
 
@@ -104,7 +105,7 @@ class Repo:
     async def penalize(self, key: str, seconds: float) -> None:
         """Push a key's next slot out by a 429's ``retry_after``, for every replica."""
         await self.conn.execute(
-            "INSERT INTO rate_slots AS r (key, last_at, interval_s)"
+            "INSERT INTO rate_slots AS r (key, last_at, interval_s)"  # noqa: S608 (constant)
             f" VALUES (%(k)s, {_NOW} + %(s)s, 0) ON CONFLICT (key) DO UPDATE"
             " SET last_at = greatest(r.last_at, excluded.last_at - r.interval_s)",
             {"k": key, "s": seconds},
@@ -136,7 +137,9 @@ class Repo:
                     (retention_s, batch),
                 )
                 deleted += cur.rowcount
-            cur = await self.conn.execute(f"DELETE FROM rate_slots WHERE last_at < {_NOW} - 3600")
+            cur = await self.conn.execute(
+                f"DELETE FROM rate_slots WHERE last_at < {_NOW} - 3600"  # noqa: S608 (constant)
+            )
             return deleted + cur.rowcount
 
     # --- Store (the handlers' view) ----------------------------------------------------------
@@ -249,8 +252,8 @@ class Repo:
             ),
         )
 
-    async def set_blocked(self, *, user_id: int, chat_id: int, blocked: bool) -> None:
-        """Record that the user blocked (or unblocked) the bot."""
+    async def set_blocked(self, *, user_id: int, chat_id: int, blocked: bool) -> None:  # noqa: ARG002
+        """Record that the user blocked (or unblocked) the bot (``chat_id``: the private chat)."""
         await self.conn.execute(
             "UPDATE users SET blocked = %s, blocked_changed_at = now() WHERE user_id = %s",
             (blocked, user_id),

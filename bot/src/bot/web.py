@@ -12,11 +12,10 @@ import hmac
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -28,6 +27,9 @@ from bot.repo import Repo
 from bot.settings import Settings
 from bot_contract.metrics import Outcome
 from bot_contract.webhook import HEALTHZ_PATH, METRICS_PATH, READYZ_PATH, SECRET_HEADER
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ class WebhookEndpoint:
         self.max_body = state.settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one delivery (see the module docstring for the order of checks)."""
         state = self.state
         secret = length = None
         for name, value in scope["headers"]:
@@ -170,10 +173,10 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> Starlette
     metrics = Metrics()
     state = BotState(settings, metrics)
 
-    async def healthz(request: Request) -> Response:
+    async def healthz(request: Request) -> Response:  # noqa: ARG001
         return JSONResponse({"status": "ok"})
 
-    async def readyz(request: Request) -> Response:
+    async def readyz(request: Request) -> Response:  # noqa: ARG001
         if state.draining or state.pool is None:
             return JSONResponse({"status": "draining"}, status_code=503)
         try:
@@ -183,13 +186,13 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> Starlette
             return JSONResponse({"status": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    async def metrics_endpoint(request: Request) -> Response:
+    async def metrics_endpoint(request: Request) -> Response:  # noqa: ARG001
         _pool_gauges(state)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:  # noqa: ARG001
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             settings.database_url.get_secret_value(),
             min_size=min(settings.db_pool_min, settings.pool_max),
@@ -311,7 +314,7 @@ def _install_sigterm(state: BotState) -> None:
 
 def serve_app() -> Starlette:
     """The uvicorn factory used by ``python -m bot serve`` (settings from the environment)."""
-    from bot.logs import configure_logging  # noqa: PLC0415 (workers configure their own logs)
+    from bot.logs import configure_logging
 
     settings = Settings()
     secrets = [settings.token.get_secret_value(), *(s.decode() for s in settings.secrets())]

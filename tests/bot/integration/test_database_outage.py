@@ -17,9 +17,8 @@ def embedded_server(postgres_server_url):
     if os.environ.get("DATABASE_URL"):
         pytest.skip("DATABASE_URL points at an external server; this test stops the embedded one")
     import pgserver
-    from pgserver._commands import pg_ctl
-
     import psycopg
+    from pgserver._commands import pg_ctl
 
     with psycopg.connect(postgres_server_url) as conn:
         datadir = Path(conn.execute("SHOW data_directory").fetchone()[0])
@@ -35,7 +34,9 @@ def embedded_server(postgres_server_url):
     start()  # never leave the session's server down, even when the test fails
 
 
-async def test_database_down_gives_503_then_recovers_without_loss(embedded_server, bot_factory, stub, session, db):
+async def test_database_down_gives_503_then_recovers_without_loss(
+    embedded_server, bot_factory, stub, session, db
+):
     stop, start = embedded_server
     bot = await bot_factory(db_pool_timeout_s=1, retry_after_s=2)
     before = text("/note before the outage")

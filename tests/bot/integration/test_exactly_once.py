@@ -33,7 +33,9 @@ async def test_concurrent_deliveries_have_one_effect(bot_factory, stub, session,
     assert len(stub.sent()) == 1
 
 
-async def test_concurrent_deliveries_to_two_instances_have_one_effect(bot_factory, stub, session, db):
+async def test_concurrent_deliveries_to_two_instances_have_one_effect(
+    bot_factory, stub, session, db
+):
     one, two = await bot_factory(), await bot_factory()
     update = text("/note two replicas")
     answers = await asyncio.gather(*(b.post(session, update) for b in (one, two, one, two)))
@@ -43,15 +45,16 @@ async def test_concurrent_deliveries_to_two_instances_have_one_effect(bot_factor
 
 
 async def test_lost_answer_then_redelivery_has_one_effect(bot_factory, stub, session, db):
-    """The bot committed but Telegram never saw the 200 (as after a crash): redelivery is a no-op."""
+    """Committed, but Telegram never saw the 200 (as after a crash): redelivery is a no-op."""
     bot = await bot_factory(test_handler_delay_ms=300)
     update = text("/note lost answer")
     timeout = aiohttp.ClientTimeout(total=0.1)
     try:
-        async with session.post(bot.url + WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET},
-                                timeout=timeout):  # fmt: skip
+        async with session.post(
+            bot.url + WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET}, timeout=timeout
+        ):
             raise AssertionError("the answer should not arrive within 0.1 s")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     for _ in range(300):  # the bot finishes the work although the client left
         if await scalar(db, "SELECT count(*) FROM processed_updates"):
@@ -67,10 +70,18 @@ async def test_pruning_keeps_recent_keys_and_drops_old_ones(bot_factory, session
     old, new = text("old"), text("new")
     assert (await bot.post(session, old)).status == 200
     assert (await bot.post(session, new)).status == 200
-    await scalar(db, "UPDATE processed_updates SET processed_at = now() - interval '30 hours'"
-                     " WHERE update_id = %s RETURNING 1", old["update_id"])  # fmt: skip
-    await scalar(db, "UPDATE sent_replies SET sent_at = now() - interval '30 hours'"
-                     " WHERE update_id = %s RETURNING 1", old["update_id"])  # fmt: skip
+    await scalar(
+        db,
+        "UPDATE processed_updates SET processed_at = now() - interval '30 hours'"
+        " WHERE update_id = %s RETURNING 1",
+        old["update_id"],
+    )
+    await scalar(
+        db,
+        "UPDATE sent_replies SET sent_at = now() - interval '30 hours'"
+        " WHERE update_id = %s RETURNING 1",
+        old["update_id"],
+    )
     from bot.repo import Repo
 
     async with bot.state.pool.connection() as conn:

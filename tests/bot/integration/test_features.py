@@ -3,11 +3,10 @@ blocking, and what happens when the Bot API says 429 or refuses a message."""
 
 from __future__ import annotations
 
+from bot_contract import updates as u
 from tests.bot.conftest import scalar
 from tests.bot.factories import ALICE, BOB, DATE, callback, next_id, text
 from tests.bot.stub_api import too_many_requests
-
-from bot_contract import updates as u
 
 
 async def test_start_registers_the_user_and_replies_to_the_message(bot_factory, stub, session, db):
@@ -21,7 +20,9 @@ async def test_start_registers_the_user_and_replies_to_the_message(bot_factory, 
     assert call.params["text"].startswith("Welcome, Alice")
     await bot.post(session, text("/start"))
     assert stub.sent()[-1].params["text"].startswith("Welcome back")
-    assert await scalar(db, "SELECT count(*) FROM sent_replies WHERE sent_message_id IS NOT NULL") == 2
+    assert (
+        await scalar(db, "SELECT count(*) FROM sent_replies WHERE sent_message_id IS NOT NULL") == 2
+    )
 
 
 async def test_conversation_steps_alternate_between_two_instances(bot_factory, stub, session, db):
@@ -67,9 +68,15 @@ async def test_cancel_and_unknown_buttons_and_commands(bot_factory, stub, sessio
 async def test_photo_goes_through_getfile_download_and_processing(bot_factory, stub, session, db):
     bot = await bot_factory()
     uid = next_id()
-    update = u.photo_update(uid, message_id=9, user=ALICE, chat=u.Chat.private(ALICE), date=DATE, file_id="pic")
+    update = u.photo_update(
+        uid, message_id=9, user=ALICE, chat=u.Chat.private(ALICE), date=DATE, file_id="pic"
+    )
     assert (await bot.post(session, update)).status == 200
-    assert [c.method for c in stub.calls if c.method != "getMe"] == ["getFile", "file", "sendMessage"]
+    assert [c.method for c in stub.calls if c.method != "getMe"] == [
+        "getFile",
+        "file",
+        "sendMessage",
+    ]
     assert stub.calls[-2].params["path"] == "photos/pic-1280.jpg"
     assert await scalar(db, "SELECT format FROM photos WHERE update_id = %s", uid) == "jpeg"
     assert "jpeg" in stub.sent()[-1].params["text"]
@@ -80,9 +87,15 @@ async def test_edited_message_updates_the_note(bot_factory, stub, session, db):
     note = text("/note first draft")
     await bot.post(session, note)
     msg = note["message"]
-    edit = u.edited_message_update(next_id(), message_id=msg["message_id"], user=ALICE,
-                                   chat=u.Chat.private(ALICE), date=DATE, edit_date=DATE + 5,
-                                   text="final text")  # fmt: skip
+    edit = u.edited_message_update(
+        next_id(),
+        message_id=msg["message_id"],
+        user=ALICE,
+        chat=u.Chat.private(ALICE),
+        date=DATE,
+        edit_date=DATE + 5,
+        text="final text",
+    )
     assert (await bot.post(session, edit)).status == 200
     assert await scalar(db, "SELECT text FROM notes") == "final text"
     assert bot.state.metrics.updates.labels("edited_message", "handled")._value.get() == 1
@@ -92,9 +105,13 @@ async def test_block_and_unblock_are_recorded(bot_factory, stub, session, db):
     bot = await bot_factory()
     await bot.post(session, text("/start", user=BOB))
     chat = u.Chat.private(BOB)
-    await bot.post(session, u.my_chat_member_update(next_id(), user=BOB, chat=chat, date=DATE, blocked=True))
+    await bot.post(
+        session, u.my_chat_member_update(next_id(), user=BOB, chat=chat, date=DATE, blocked=True)
+    )
     assert await scalar(db, "SELECT blocked FROM users WHERE user_id = %s", BOB.id) is True
-    await bot.post(session, u.my_chat_member_update(next_id(), user=BOB, chat=chat, date=DATE, blocked=False))
+    await bot.post(
+        session, u.my_chat_member_update(next_id(), user=BOB, chat=chat, date=DATE, blocked=False)
+    )
     assert await scalar(db, "SELECT blocked FROM users WHERE user_id = %s", BOB.id) is False
 
 
@@ -108,7 +125,9 @@ async def test_429_is_honoured_fleet_wide_then_redelivery_succeeds(bot_factory, 
     assert bot.state.metrics.api_rate_limited.labels("sendMessage")._value.get() == 1
     assert await scalar(db, "SELECT count(*) FROM notes") == 0  # rolled back: nothing half-done
     delay = await scalar(
-        db, "SELECT last_at - extract(epoch FROM now()) FROM rate_slots WHERE key = %s", f"chat:{ALICE.id}"
+        db,
+        "SELECT last_at - extract(epoch FROM now()) FROM rate_slots WHERE key = %s",
+        f"chat:{ALICE.id}",
     )
     assert delay > 1.0  # every replica now waits for the chat's slot
     assert (await bot.post(session, update)).status == 200
@@ -117,9 +136,20 @@ async def test_429_is_honoured_fleet_wide_then_redelivery_succeeds(bot_factory, 
     assert gap >= 1.5
 
 
-async def test_refused_reply_keeps_the_effect_and_records_the_refusal(bot_factory, stub, session, db):
+async def test_refused_reply_keeps_the_effect_and_records_the_refusal(
+    bot_factory, stub, session, db
+):
     bot = await bot_factory()
-    stub.fail_next.append((403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}))
+    stub.fail_next.append(
+        (
+            403,
+            {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            },
+        )
+    )
     assert (await bot.post(session, text("/note still saved"))).status == 200
     assert await scalar(db, "SELECT count(*) FROM notes") == 1
     assert "blocked" in await scalar(db, "SELECT error FROM sent_replies")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.bot.factories import text
-
 from bot_contract.metrics import BOT_METRICS
+from tests.bot.factories import text
 
 README = Path(__file__).parents[3] / "bot" / "README.md"
 

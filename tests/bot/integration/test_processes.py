@@ -4,6 +4,8 @@ limiter, a crash mid-update, and multiprocess metrics."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import signal
 import sys
 
@@ -15,20 +17,32 @@ from tests.bot.factories import ALICE, text
 
 
 async def post(client: aiohttp.ClientSession, url: str, update: dict) -> int:
-    async with client.post(url + WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET}) as resp:
+    async with client.post(
+        url + WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET}
+    ) as resp:
         await resp.read()
         return resp.status
 
 
 async def test_migrations_racing_from_several_processes(database_url):
-    env = {"DATABASE_URL": database_url, "BOT_ENV": "test", "BOT_TOKEN": TOKEN, "BOT_WEBHOOK_SECRET": SECRET}
+    env = {
+        "DATABASE_URL": database_url,
+        "BOT_ENV": "test",
+        "BOT_TOKEN": TOKEN,
+        "BOT_WEBHOOK_SECRET": SECRET,
+    }
     import os
 
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "migrate", env={**os.environ, **env},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "bot",
+            "migrate",
+            env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         for _ in range(4)
     ]
     outputs = [await p.communicate() for p in procs]
@@ -75,7 +89,7 @@ async def test_rate_limit_holds_across_two_processes(spawn_bot, stub, db):
     assert statuses == [200] * 5
     times = sorted(c.at for c in stub.sent() if c.params["chat_id"] == ALICE.id)
     assert len(times) == 5
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # Slots are 1 s apart in the database clock; allow for scheduling jitter on a busy machine.
     assert min(gaps) >= 0.8, gaps
     assert times[-1] - times[0] >= 3.8
@@ -92,10 +106,8 @@ async def test_crash_mid_update_then_redelivery_has_one_effect(spawn_bot, stub, 
 
         os.killpg(bot.proc.pid, signal.SIGKILL)
         await bot.proc.wait()
-        try:
-            await first
-        except aiohttp.ClientError:
-            pass  # Telegram sees a dropped connection and will redeliver
+        with contextlib.suppress(aiohttp.ClientError):
+            await first  # Telegram sees a dropped connection and will redeliver
         stub.hang.set()
         stub.hang = None
         replacement = await spawn_bot()

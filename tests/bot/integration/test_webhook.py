@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from bot_contract import updates as u
 from tests.bot.conftest import SECRET, scalar
 from tests.bot.factories import ALICE, next_id, text
-
-from bot_contract import updates as u
 
 
 async def test_wrong_or_missing_secret_is_401_and_counted(bot_factory, session, db):
     bot = await bot_factory()
-    assert (await bot.post(session, text("hi"), secret="wrong-secret-000000")).status == 401
+    assert (await bot.post(session, text("hi"), secret="wrong-secret-000000")).status == 401  # noqa: S106
     assert (await bot.post(session, text("hi"), secret=None)).status == 401
     assert bot.state.metrics.auth_rejected._value.get() == 2
     assert await scalar(db, "SELECT count(*) FROM processed_updates") == 0
@@ -20,9 +19,9 @@ async def test_wrong_or_missing_secret_is_401_and_counted(bot_factory, session, 
 
 async def test_rotation_accepts_every_listed_secret(bot_factory, session, db):
     bot = await bot_factory(webhook_secret=f"new-secret-abcdefghij,{SECRET}")
-    assert (await bot.post(session, text("a"), secret="new-secret-abcdefghij")).status == 200
+    assert (await bot.post(session, text("a"), secret="new-secret-abcdefghij")).status == 200  # noqa: S106
     assert (await bot.post(session, text("b"), secret=SECRET)).status == 200
-    assert (await bot.post(session, text("c"), secret="new-secret-abcdefghiX")).status == 401
+    assert (await bot.post(session, text("c"), secret="new-secret-abcdefghiX")).status == 401  # noqa: S106
     assert await scalar(db, "SELECT count(*) FROM processed_updates") == 2
 
 
@@ -59,8 +58,15 @@ async def test_unknown_update_type_is_acknowledged_and_counted(bot_factory, stub
     assert (await bot.post(session, unknown)).status == 200
     sticker = text("ignored")
     sticker["message"].pop("text")
-    sticker["message"]["sticker"] = {"file_id": "s", "file_unique_id": "s", "type": "regular",
-                                     "width": 1, "height": 1, "is_animated": False, "is_video": False}  # fmt: skip
+    sticker["message"]["sticker"] = {
+        "file_id": "s",
+        "file_unique_id": "s",
+        "type": "regular",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+    }
     assert (await bot.post(session, sticker)).status == 200
     unhandled = bot.state.metrics.updates.labels("other", "unhandled")._value.get()
     assert unhandled == 2
@@ -128,5 +134,7 @@ async def test_wrong_method_is_not_a_server_error(bot_factory, session):
 
 async def test_private_chat_user_json_in_logs_has_ids(bot_factory, session, caplog):
     bot = await bot_factory()
-    update = u.text_update(next_id(), message_id=3, user=ALICE, chat=u.Chat.private(ALICE), date=1, text="/unknowncmd")
+    update = u.text_update(
+        next_id(), message_id=3, user=ALICE, chat=u.Chat.private(ALICE), date=1, text="/unknowncmd"
+    )
     assert (await bot.post(session, update)).status == 200

@@ -40,12 +40,12 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     )
 
 
-async def on_unknown_update(update: Update, context: BotContext) -> None:
+async def on_unknown_update(update: Update, context: BotContext) -> None:  # noqa: ARG001
     """No other handler took the update: acknowledge it and count it as unhandled."""
     context.unit.handled = False
 
 
-async def on_error(update: object, context: BotContext) -> None:
+async def on_error(update: object, context: BotContext) -> None:  # noqa: ARG001
     """Hand the handler's exception to the pipeline, which rolls back and decides the answer."""
     unit = current_unit.get(None)
     if unit is not None and context.error is not None:
