@@ -262,6 +262,28 @@ def profile_summary(folded: Path) -> str:
                 totals[label] += int(n)
     if not samples:
         return "  (no samples: py-spy may lack ptrace permission)"
+    frames = (
+        "Update.de_json",
+        "Application.process_update",
+        "Pipeline._process",
+        "Pipeline.handle",
+        "Repo.begin_and_claim",
+        "Repo.commit",
+        "Repo.consume_text",
+        "BotApi.call",
+        "AsyncConnectionPool.connection",
+        "WebhookEndpoint.__call__",
+        "Metrics",
+        "orjson",
+    )
+    incl: Counter[str] = Counter()
+    for line in folded.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if n.isdigit():
+            for frame in frames:
+                if frame + " " in stack or frame + ";" in stack:
+                    incl[frame] += int(n)
+    by_frame = "\n".join(f"    {100 * incl[f] / samples:5.1f}%  {f}" for f in frames)
     leaves: Counter[str] = Counter()
     for line in folded.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
@@ -271,7 +293,7 @@ def profile_summary(folded: Path) -> str:
         f"    {100 * n / samples:5.1f}%  {frame[:110]}" for frame, n in leaves.most_common(12)
     )
     return "\n".join(f"  {label:<22} {100 * totals[label] / samples:5.1f}% of samples (inclusive)"
-                     for label in groups) + "\n  top self time:\n" + top  # fmt: skip
+                     for label in groups) + "\n  inclusive by frame:\n" + by_frame + "\n  top self time:\n" + top  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,8 +22,10 @@ handled = 0
 
 
 def _writer(path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
     while True:
-        path.write_text(str(handled))
+        tmp.write_text(str(handled))
+        tmp.replace(path)  # atomic: the driver never reads a half-written file
         time.sleep(0.05)
 
 

@@ -9,6 +9,7 @@ A payload that can never succeed is dead-lettered and answered 200.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -23,7 +24,7 @@ from telegram.error import NetworkError
 
 from bot.botapi import BotApiError, RetryAfterError, TransientApiError
 from bot.logs import chat_id_var, update_id_var
-from bot.repo import Repo
+from bot.repo import Repo, SentRecord
 from bot.unit import UpdateUnit, current_unit
 from bot_contract.metrics import Outcome
 from bot_contract.updates import UpdateType, update_kind
@@ -138,18 +139,25 @@ class Pipeline:
         self, update: Update, label: str, kind: UpdateType | None, chat: Any
     ) -> Answer:
         update_id = update.update_id
+        chat_id = chat.id if chat is not None else None
+        replying = kind in _REPLYING and chat is not None
         async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
             repo = Repo(conn)
-            reserved_chat = None
-            if kind in _REPLYING and chat is not None:
-                # Reserve the reply's send slot before the transaction (autocommit): the
-                # shared rows are locked only for this statement, never while we wait.
-                await self._wait_for_slot(repo, chat.id, chat.type)
-                reserved_chat = chat.id
-            async with conn.transaction():
-                if not await repo.claim_update(update_id, label, chat.id if chat else None):
+            if replying and self.settings.rate_global_per_s > 0:
+                # The fleet-wide budget is one hot row: reserve it in its own statement, so
+                # no transaction keeps it locked.
+                await self._wait_for_slot(repo, ["global"], [1 / self.settings.rate_global_per_s])
+            keys, intervals = self._keys(chat.id, chat.type) if replying else ([], [])
+            user = update.effective_user
+            claim = await repo.begin_and_claim(
+                update_id, label, chat_id, user.id if user else None, keys, intervals
+            )
+            try:
+                if not claim.claimed:
+                    await repo.rollback()
                     return Answer(200, Outcome.DUPLICATE, label)
-                unit = UpdateUnit(update_id, repo)
+                await self._sleep_until(claim.delay)
+                unit = UpdateUnit(update_id, repo, conversation=claim.conversation)
                 token = current_unit.set(unit)
                 try:
                     if self._test_delay:
@@ -159,26 +167,24 @@ class Pipeline:
                     current_unit.reset(token)
                 if unit.error is not None:
                     raise unit.error
+                sent = []
+                reserved = chat_id if replying else None
                 for seq, reply in enumerate(unit.replies):
-                    if reply.chat_id is not None and reply.chat_id != reserved_chat:
-                        await self._wait_for_slot(
-                            repo, reply.chat_id, "group" if reply.chat_id < 0 else "private"
-                        )
-                    reserved_chat = None  # one reservation covers one message
-                    await self._send(
-                        repo, update_id, seq, reply.method, reply.params, reply.chat_id
-                    )
+                    if reply.chat_id is not None and reply.chat_id != reserved:
+                        kind_ = "group" if reply.chat_id < 0 else "private"
+                        await self._wait_for_slot(repo, *self._keys(reply.chat_id, kind_))
+                    reserved = None  # one reservation covers one message
+                    sent.append(await self._send(seq, reply.method, reply.params, reply.chat_id))
+                await repo.commit(update_id, sent)
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    await repo.rollback()
+                raise
         return Answer(200, Outcome.HANDLED if unit.handled else Outcome.UNHANDLED, label)
 
     async def _send(
-        self,
-        repo: Repo,
-        update_id: int,
-        seq: int,
-        method: str,
-        params: dict[str, Any],
-        chat_id: int | None,
-    ) -> None:
+        self, seq: int, method: str, params: dict[str, Any], chat_id: int | None
+    ) -> SentRecord:
         try:
             result = await self.api.call(method, params)
         except BotApiError as exc:
@@ -187,37 +193,33 @@ class Pipeline:
             log.warning(
                 "Bot API refused %s: %s", method, exc.description, extra={"status": exc.status}
             )
-            await repo.record_sent(
-                update_id, seq, method, chat_id, None, f"{exc.status} {exc.description}"
-            )
-            return
+            return SentRecord(seq, method, chat_id, None, f"{exc.status} {exc.description}")
         message_id = result.get("message_id") if isinstance(result, dict) else None
-        await repo.record_sent(update_id, seq, method, chat_id, message_id)
+        return SentRecord(seq, method, chat_id, message_id)
 
     # --- rate limits ---------------------------------------------------------------------------
     def _keys(self, chat_id: int, chat_type: str) -> tuple[list[str], list[float]]:
+        """The per-chat and per-group keys (the global one is reserved on its own)."""
         s = self.settings
-        keys, intervals = [], []
+        keys: list[str] = []
+        intervals: list[float] = []
         if s.rate_chat_interval_s > 0:
             keys.append(f"chat:{chat_id}")
             intervals.append(s.rate_chat_interval_s)
         if chat_type in ("group", "supergroup") and s.rate_group_interval_s > 0:
             keys.append(f"group:{chat_id}")
             intervals.append(s.rate_group_interval_s)
-        if s.rate_global_per_s > 0:
-            keys.append("global")
-            intervals.append(1 / s.rate_global_per_s)
         return keys, intervals
 
-    async def _wait_for_slot(self, repo: Repo, chat_id: int, chat_type: str) -> None:
-        keys, intervals = self._keys(chat_id, chat_type)
-        if not keys:
-            return
-        slot = await repo.reserve_slot(keys, intervals)
-        if slot.delay > self.settings.rate_max_wait_s:
-            raise Throttled(slot.delay)
-        if slot.delay > 0:
-            await asyncio.sleep(slot.delay)
+    async def _wait_for_slot(self, repo: Repo, keys: list[str], intervals: list[float]) -> None:
+        if keys:
+            await self._sleep_until((await repo.reserve_slot(keys, intervals)).delay)
+
+    async def _sleep_until(self, delay: float) -> None:
+        if delay > self.settings.rate_max_wait_s:
+            raise Throttled(delay)
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     async def _penalize(self, chat_id: int | None, retry_after: float) -> None:
         """Tell every replica about a 429: push the chat's (or the global) slot out."""

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from psycopg import AsyncClientCursor, AsyncCursor
+from psycopg.pq import TransactionStatus
+
 from bot.unit import Note, PhotoFacts
 
 if TYPE_CHECKING:
@@ -38,6 +41,47 @@ RETURNING r.last_at - extract(epoch FROM statement_timestamp())
 """
 
 
+_BEGIN_CLAIM = """
+BEGIN;
+WITH claim AS (
+    INSERT INTO processed_updates (update_id, update_type, chat_id)
+    VALUES (%(update_id)s, %(update_type)s, %(chat_id)s)
+    ON CONFLICT (update_id) DO NOTHING RETURNING 1
+), slot AS (
+    INSERT INTO rate_slots AS r (key, last_at, interval_s)
+    SELECT k, extract(epoch FROM statement_timestamp()), i
+    FROM unnest(%(keys)s::text[], %(intervals)s::float8[]) AS t(k, i)
+    WHERE EXISTS (SELECT FROM claim)
+    ON CONFLICT (key) DO UPDATE
+    SET last_at = greatest(r.last_at + excluded.interval_s, excluded.last_at),
+        interval_s = excluded.interval_s
+    RETURNING r.last_at - extract(epoch FROM statement_timestamp()) AS delay
+)
+SELECT (SELECT count(*) FROM claim), (SELECT coalesce(max(delay), 0) FROM slot),
+       (SELECT state FROM conversations WHERE chat_id = %(chat_id)s AND user_id = %(user_id)s)
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What opening an update's transaction found out."""
+
+    claimed: bool  # False: a duplicate, the id is committed already
+    delay: float  # seconds until the reserved send slot
+    conversation: str | None  # the (chat, user) conversation state, read in the same trip
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    """A Bot API call made for an update (``error`` when refused for good)."""
+
+    seq: int
+    method: str
+    chat_id: int | None
+    message_id: int | None
+    error: str | None = None
+
+
 @dataclass(frozen=True)
 class Slot:
     """A reserved send slot: wait ``delay`` seconds (database clock) before sending."""
@@ -50,8 +94,84 @@ class Repo:
 
     def __init__(self, conn: AsyncConnection[tuple[object, ...]]) -> None:
         self.conn = conn
+        self._client = AsyncClientCursor(conn)  # client-side binding: several statements, one trip
+        self._deferred: list[str] = []
+
+    def _defer(self, sql: str, params: Sequence[object] | dict[str, object]) -> None:
+        """Queue a write whose result nobody needs; it travels with the next statement."""
+        self._deferred.append(self._client.mogrify(sql, params))
+
+    async def _run(
+        self, sql: str, params: Sequence[object] | dict[str, object] | None = None
+    ) -> AsyncCursor[tuple[object, ...]]:
+        """Execute ``sql`` after the queued writes, in the same round trip (read-your-writes)."""
+        if not self._deferred:
+            return await self.conn.execute(sql, params)
+        statements = [*self._deferred, self._client.mogrify(sql, params)]
+        self._deferred.clear()
+        cur = AsyncClientCursor(self.conn)
+        await cur.execute("; ".join(statements))
+        while cur.nextset():  # the last result is the one asked for
+            pass
+        return cur
 
     # --- exactly-once bookkeeping ------------------------------------------------------------
+    async def begin_and_claim(
+        self,
+        update_id: int,
+        update_type: str,
+        chat_id: int | None,
+        user_id: int | None = None,
+        keys: Sequence[str] = (),
+        intervals: Sequence[float] = (),
+    ) -> Claim:
+        """Open the update's transaction, claim its id and reserve its send slot: one round trip.
+
+        It also reads the (chat, user) conversation state. ``claimed`` is False for a
+        duplicate (the id is committed already; a concurrent delivery blocks on the unique key until the first one ends).
+        The slot rows of ``keys`` stay locked until the transaction ends, which serialises
+        sends to one chat across replicas. The caller must end the transaction with
+        :meth:`commit` or :meth:`rollback`.
+        """
+        # Client-side binding sends BEGIN and the statement in one simple query.
+        self._deferred.clear()
+        cur = AsyncClientCursor(self.conn)
+        params = {"update_id": update_id, "update_type": update_type, "chat_id": chat_id,
+                  "user_id": user_id, "keys": list(keys), "intervals": list(intervals)}  # fmt: skip
+        await cur.execute(_BEGIN_CLAIM, params)
+        cur.nextset()
+        row = await cur.fetchone()
+        if row is None:  # pragma: no cover (the SELECT always returns one row)
+            return Claim(False, 0.0, None)
+        claimed, delay, state = row
+        conversation = state if isinstance(state, str) else None
+        return Claim(bool(claimed), max(float(delay), 0.0), conversation)  # type: ignore[arg-type]
+
+    async def commit(self, update_id: int, sent: Sequence[SentRecord] = ()) -> None:
+        """Send the queued writes, record what was sent and commit: one round trip."""
+        statements = self._deferred
+        self._deferred = []
+        if sent:
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(sent))
+            values = [
+                v
+                for r in sent
+                for v in (update_id, r.seq, r.method, r.chat_id, r.message_id, r.error)
+            ]
+            insert = (
+                "INSERT INTO sent_replies (update_id, seq, method, chat_id, sent_message_id, error)"  # noqa: S608 (placeholders only)
+                f" VALUES {rows}"
+            )
+            statements.append(self._client.mogrify(insert, values))
+        statements.append("COMMIT")
+        await AsyncClientCursor(self.conn).execute("; ".join(statements))
+
+    async def rollback(self) -> None:
+        """End the update's transaction without any of its effects (if one is open)."""
+        self._deferred.clear()
+        if self.conn.info.transaction_status != TransactionStatus.IDLE and not self.conn.closed:
+            await self.conn.execute("ROLLBACK")
+
     async def claim_update(self, update_id: int, update_type: str, chat_id: int | None) -> bool:
         """Insert the update's id; False if it is already committed (a duplicate delivery).
 
@@ -153,7 +273,7 @@ class Repo:
         language_code: str | None,
     ) -> bool:
         """Insert or refresh a user; True when the user is new."""
-        cur = await self.conn.execute(
+        cur = await self._run(
             "INSERT INTO users AS u (user_id, chat_id, first_name, username, language_code,"
             " last_seen_at) VALUES (%s, %s, %s, %s, %s, now())"
             " ON CONFLICT (user_id) DO UPDATE SET chat_id = excluded.chat_id,"
@@ -166,43 +286,29 @@ class Repo:
         return bool(row and row[0])
 
     async def set_conversation(self, *, chat_id: int, user_id: int, state: str | None) -> None:
-        """Set (or with ``None`` clear) the conversation state of a user in a chat."""
+        """Set (or with ``None`` clear) the conversation state of a user in a chat (deferred)."""
         if state is None:
-            await self.conn.execute(
+            self._defer(
                 "DELETE FROM conversations WHERE chat_id = %s AND user_id = %s", (chat_id, user_id)
             )
             return
-        await self.conn.execute(
+        self._defer(
             "INSERT INTO conversations (chat_id, user_id, state) VALUES (%s, %s, %s)"
             " ON CONFLICT (chat_id, user_id) DO UPDATE SET state = excluded.state,"
             " updated_at = now()",
             (chat_id, user_id, state),
         )
 
-    async def consume_text(
-        self, *, chat_id: int, user_id: int, message_id: int, text: str
-    ) -> int | None:
-        """Count a text message; store it as a note if a note was awaited (returns its id).
-
-        One statement (one round trip): ends an ``awaiting_note`` conversation, inserts the
-        note when it did, and counts the message on the user.
-        """
-        cur = await self.conn.execute(
-            "WITH conv AS (DELETE FROM conversations WHERE chat_id = %(c)s AND user_id = %(u)s"
-            "   AND state = 'awaiting_note' RETURNING 1),"
-            " note AS (INSERT INTO notes (user_id, chat_id, message_id, text)"
-            "   SELECT %(u)s, %(c)s, %(m)s, %(t)s FROM conv RETURNING note_id),"
-            " seen AS (UPDATE users SET messages = messages + 1, last_seen_at = now()"
-            "   WHERE user_id = %(u)s RETURNING 1)"
-            " SELECT (SELECT note_id FROM note), (SELECT count(*) FROM seen)",
-            {"c": chat_id, "u": user_id, "m": message_id, "t": text},
+    async def count_message(self, *, user_id: int) -> None:
+        """Count a message on the user (deferred)."""
+        self._defer(
+            "UPDATE users SET messages = messages + 1, last_seen_at = now() WHERE user_id = %s",
+            (user_id,),
         )
-        row = await cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else None  # type: ignore[call-overload]
 
     async def add_note(self, *, chat_id: int, user_id: int, message_id: int, text: str) -> int:
         """Store a note and return its id."""
-        cur = await self.conn.execute(
+        cur = await self._run(
             "INSERT INTO notes (user_id, chat_id, message_id, text) VALUES (%s, %s, %s, %s)"
             " RETURNING note_id",
             (user_id, chat_id, message_id, text),
@@ -213,7 +319,7 @@ class Repo:
 
     async def list_notes(self, *, user_id: int, limit: int) -> Sequence[Note]:
         """The user's latest notes, newest first."""
-        cur = await self.conn.execute(
+        cur = await self._run(
             "SELECT note_id, text FROM notes WHERE user_id = %s ORDER BY note_id DESC LIMIT %s",
             (user_id, limit),
         )
@@ -221,14 +327,14 @@ class Repo:
 
     async def delete_note(self, *, user_id: int, note_id: int) -> bool:
         """Delete one of the user's notes; False when it was not there."""
-        cur = await self.conn.execute(
+        cur = await self._run(
             "DELETE FROM notes WHERE user_id = %s AND note_id = %s", (user_id, note_id)
         )
         return cur.rowcount > 0
 
     async def edit_note(self, *, chat_id: int, message_id: int, text: str) -> bool:
         """Apply an edited message to the note it created; False when it was no note."""
-        cur = await self.conn.execute(
+        cur = await self._run(
             "UPDATE notes SET text = %s, edited_at = now() WHERE chat_id = %s AND message_id = %s",
             (text, chat_id, message_id),
         )
@@ -237,8 +343,8 @@ class Repo:
     async def record_photo(
         self, *, update_id: int, user_id: int | None, chat_id: int, facts: PhotoFacts
     ) -> None:
-        """Store the facts about a received photo."""
-        await self.conn.execute(
+        """Store the facts about a received photo (deferred)."""
+        self._defer(
             "INSERT INTO photos (update_id, user_id, chat_id, file_id, size_bytes, sha256, format)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
@@ -253,8 +359,8 @@ class Repo:
         )
 
     async def set_blocked(self, *, user_id: int, chat_id: int, blocked: bool) -> None:  # noqa: ARG002
-        """Record that the user blocked (or unblocked) the bot (``chat_id``: the private chat)."""
-        await self.conn.execute(
+        """Record that the user blocked (or unblocked) the bot (deferred)."""
+        self._defer(
             "UPDATE users SET blocked = %s, blocked_changed_at = now() WHERE user_id = %s",
             (blocked, user_id),
         )

@@ -37,7 +37,11 @@ class PhotoFacts:
 
 
 class Store(Protocol):
-    """The database operations handlers may use, bound to the update's transaction."""
+    """The database operations handlers may use, bound to the update's transaction.
+
+    Writes that return nothing are queued and travel with the next statement or the commit
+    (one round trip); a later read still sees them.
+    """
 
     async def register_user(
         self,
@@ -53,10 +57,8 @@ class Store(Protocol):
     async def set_conversation(self, *, chat_id: int, user_id: int, state: str | None) -> None:
         """Set (or with ``None`` clear) the conversation state of a user in a chat."""
 
-    async def consume_text(
-        self, *, chat_id: int, user_id: int, message_id: int, text: str
-    ) -> int | None:
-        """Count a text message; store it as a note if a note was awaited (returns its id)."""
+    async def count_message(self, *, user_id: int) -> None:
+        """Count a message on the user."""
 
     async def add_note(self, *, chat_id: int, user_id: int, message_id: int, text: str) -> int:
         """Store a note and return its id."""
@@ -95,6 +97,7 @@ class UpdateUnit:
     update_id: int
     store: Store
     replies: list[Reply] = field(default_factory=list)
+    conversation: str | None = None  # the (chat, user) conversation state when it began
     handled: bool = True  # the catch-all handler sets False: "no handler knew this update"
     error: BaseException | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.handlers._reply import reply_text
+from bot.handlers.commands import AWAITING_NOTE
 from bot.imaging import process_image
 
 if TYPE_CHECKING:
@@ -19,10 +20,16 @@ async def on_text(update: Update, context: BotContext) -> None:
     if message is None or message.text is None:
         return
     user_id = message.from_user.id if message.from_user else message.chat_id
-    note_id = await context.unit.store.consume_text(
-        chat_id=message.chat_id, user_id=user_id, message_id=message.message_id, text=message.text
-    )
-    if note_id is not None:
+    unit, store = context.unit, context.unit.store
+    await store.count_message(user_id=user_id)
+    if unit.conversation == AWAITING_NOTE:
+        note_id = await store.add_note(
+            chat_id=message.chat_id,
+            user_id=user_id,
+            message_id=message.message_id,
+            text=message.text,
+        )
+        await store.set_conversation(chat_id=message.chat_id, user_id=user_id, state=None)
         reply_text(context, message, f"Saved note #{note_id}.")
     else:
         reply_text(context, message, f"Got it ({len(message.text)} characters).")
