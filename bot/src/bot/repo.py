@@ -128,7 +128,8 @@ class Repo:
         """Open the update's transaction, claim its id and reserve its send slot: one round trip.
 
         It also reads the (chat, user) conversation state. ``claimed`` is False for a
-        duplicate (the id is committed already; a concurrent delivery blocks on the unique key until the first one ends).
+        duplicate (the id is committed already; a concurrent delivery blocks on the unique
+        key until the first one ends).
         The slot rows of ``keys`` stay locked until the transaction ends, which serialises
         sends to one chat across replicas. The caller must end the transaction with
         :meth:`commit` or :meth:`rollback`.
