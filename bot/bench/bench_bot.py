@@ -5,7 +5,8 @@
 
 wrk (one thread, ``--connections`` keep-alive connections, pinned to core 0) posts realistic
 text-message updates; each server is pinned to core 1. A local nginx answers the Bot API calls
-(a fixed JSON, almost no CPU), and PostgreSQL is embedded (pgserver) unless DATABASE_URL is set.
+(a fixed JSON, almost no CPU), and PostgreSQL is embedded (pgserver) unless DATABASE_URL is set;
+both share core 0 with wrk, so the server's core runs only the server.
 Only **handled** updates count (work finished: committed rows for ours, handler completions
 for PTB), over the measured window. CPU is the server process's user+system time.
 """
@@ -59,6 +60,22 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> 
     raise RuntimeError("server did not open its port")
 
 
+LOAD_CORE: int | None = 0 if (os.cpu_count() or 1) >= 2 else None
+
+
+def pin_tree(pid: int, core: int | None) -> None:
+    """Pin a process and its children (postgres forks new backends from the postmaster)."""
+    if core is None or not shutil.which("taskset"):
+        return
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True
+    ).stdout.split()
+    for target in [str(pid), *children]:
+        subprocess.run(
+            ["taskset", "-a", "-p", "-c", str(core), target], capture_output=True, check=False
+        )
+
+
 def pin(core: int | None) -> list[str]:
     return ["taskset", "-c", str(core)] if core is not None and shutil.which("taskset") else []
 
@@ -93,6 +110,7 @@ def postgres(workdir: Path) -> Iterator[str]:
 
     server = pgserver.get_server(workdir / "pg", cleanup_mode="stop")
     try:
+        pin_tree(int((workdir / "pg" / "postmaster.pid").read_text().split()[0]), LOAD_CORE)
         yield server.get_uri()
     finally:
         server.cleanup()

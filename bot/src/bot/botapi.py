@@ -1,8 +1,9 @@
-"""Outgoing Bot API HTTP: one keep-alive aiohttp connection pool per process, two front doors.
+"""Outgoing Bot API HTTP, two front doors sharing metrics.
 
-:meth:`BotApi.call` is the lean path the pipeline uses for replies (JSON in, JSON out, no PTB
-object building). :class:`PTBRequest` adapts the same pool to PTB's ``BaseRequest`` so
-``Application.bot`` (getMe, getFile, downloads, setWebhook) shares connections and metrics.
+:meth:`BotApi.call` is the lean path the pipeline uses for replies: JSON in, JSON out, no PTB
+object building, on :class:`bot.httpclient.HttpPool` (keep-alive, sized to the in-flight cap).
+:class:`PTBRequest` adapts an aiohttp session to PTB's ``BaseRequest`` for everything else
+``Application.bot`` does (getMe, getFile, downloads, setWebhook).
 The URL holds the token, so it is never logged; errors carry the method name only.
 """
 
@@ -15,6 +16,8 @@ import aiohttp
 import orjson
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.httpclient import HttpPool
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -61,6 +64,8 @@ class BotApi:
         self._connections = connections
         self._metrics = metrics
         self._session: aiohttp.ClientSession | None = None
+        self._fast = HttpPool(base_url, limit=connections, timeout_s=timeout_s)
+        self._method_path = f"/bot{token.get_secret_value()}/"
         self.timeout_s = timeout_s
 
     @property
@@ -89,6 +94,7 @@ class BotApi:
 
     async def close(self) -> None:
         """Close every pooled connection."""
+        await self._fast.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -107,14 +113,10 @@ class BotApi:
         """
         started = time.perf_counter()
         try:
-            async with self.session().post(
-                self.method_prefix + method,
-                data=orjson.dumps(params),
-                headers={"Content-Type": "application/json"},
-            ) as resp:
-                status = resp.status
-                body = await resp.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
+            status, body, headers = await self._fast.post(
+                self._method_path + method, orjson.dumps(params)
+            )
+        except (OSError, TimeoutError) as exc:  # ConnectionError is an OSError
             self._observe(method, "error", started)
             raise TransientApiError(f"{method}: {type(exc).__name__}") from None
         self._observe(method, str(status), started)
@@ -128,7 +130,7 @@ class BotApi:
         if status == 429:
             self._metrics.api_rate_limited.labels(method).inc()
             parameters = answer.get("parameters") or {}
-            retry_after = parameters.get("retry_after") or resp.headers.get("Retry-After") or 1
+            retry_after = parameters.get("retry_after") or headers.get(b"retry-after") or 1
             raise RetryAfterError(method, float(retry_after))
         if status >= 500 or status == 200:
             raise TransientApiError(f"{method}: {status} {description}")

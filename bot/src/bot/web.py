@@ -163,7 +163,27 @@ class WebhookEndpoint:
                 return b"".join(chunks)
 
 
-def create_app(settings: Settings, *, handle_sigterm: bool = False) -> Starlette:
+class BotApp:
+    """The ASGI entry: the webhook path goes straight to its endpoint, the rest to Starlette.
+
+    Skipping Starlette's router on the hot path saves a little CPU on every delivery.
+    """
+
+    def __init__(self, starlette: Starlette, webhook: WebhookEndpoint, path: str) -> None:
+        self.starlette = starlette
+        self.webhook = webhook
+        self.path = path
+        self.state = starlette.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch one ASGI event."""
+        if scope["type"] == "http" and scope["path"] == self.path and scope["method"] == "POST":
+            await self.webhook(scope, receive, send)
+            return
+        await self.starlette(scope, receive, send)
+
+
+def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
     """The bot's ASGI app for ``settings``.
 
     Args:
@@ -233,9 +253,10 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> Starlette
             await api.close()
             await pool.close()
 
+    webhook = WebhookEndpoint(state)
     app = Starlette(
         routes=[
-            Route(settings.webhook_path, WebhookEndpoint(state), methods=["POST"]),
+            Route(settings.webhook_path, webhook, methods=["POST"]),
             Route(HEALTHZ_PATH, healthz),
             Route(READYZ_PATH, readyz),
             Route(METRICS_PATH, metrics_endpoint),
@@ -243,7 +264,7 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> Starlette
         lifespan=lifespan,
     )
     app.state.bot = state
-    return app
+    return BotApp(app, webhook, settings.webhook_path)
 
 
 def _pool_gauges(state: BotState) -> None:
@@ -312,7 +333,7 @@ def _install_sigterm(state: BotState) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-def serve_app() -> Starlette:
+def serve_app() -> BotApp:
     """The uvicorn factory used by ``python -m bot serve`` (settings from the environment)."""
     from bot.logs import configure_logging
 
