@@ -11,6 +11,7 @@ import sys
 
 import aiohttp
 
+from bot_contract import updates as u
 from bot_contract.webhook import SECRET_HEADER, WEBHOOK_PATH
 from tests.bot.conftest import SECRET, TOKEN, scalar
 from tests.bot.factories import ALICE, text
@@ -56,7 +57,8 @@ async def test_migrations_racing_from_several_processes(database_url):
 async def test_sigterm_finishes_in_flight_updates_after_turning_readiness_off(spawn_bot, stub, db):
     bot = await spawn_bot(BOT_TEST_HANDLER_DELAY_MS="3000", BOT_SHUTDOWN_GRACE_S="20")
     async with aiohttp.ClientSession() as client:
-        updates = [text(f"/note in flight {i}") for i in range(5)]
+        # Five chats: Telegram sends one update per chat at a time.
+        updates = [text(f"/note in flight {i}", user=u.User(3000 + i, f"U{i}")) for i in range(5)]
         posts = [asyncio.create_task(post(client, bot.url, u)) for u in updates]
         for _ in range(200):
             async with client.get(bot.url + "/metrics") as resp:
@@ -73,7 +75,7 @@ async def test_sigterm_finishes_in_flight_updates_after_turning_readiness_off(sp
             await asyncio.sleep(0.02)
         assert readiness[-1] == 503
         assert not any(p.done() for p in posts)  # readiness went off while the updates ran
-        assert await asyncio.gather(*posts) == [200] * 5
+        assert await asyncio.gather(*posts) == [200] * 5, bot.log.read_text()[-3000:]
     assert await asyncio.wait_for(bot.proc.wait(), 30) in (0, -signal.SIGTERM)
     assert await scalar(db, "SELECT count(*) FROM notes") == 5
     assert len(stub.sent()) == 5
