@@ -109,6 +109,8 @@ class Pipeline:
             return await self._dead_letter("invalid_json", body, None, "other")
         if not isinstance(data, dict) or type(data.get("update_id")) is not int:
             return await self._dead_letter("not_an_update", body, None, "other")
+        if not 0 <= data["update_id"] < 2**63:  # a PostgreSQL bigint
+            return await self._dead_letter("not_an_update", body, None, "other")
         update_id: int = data["update_id"]
         kind = update_kind(data)
         label = kind.value if kind else "other"
@@ -249,6 +251,10 @@ class Pipeline:
                 await repo.dead_letter(reason, body, update_id, detail)
         except TRANSIENT as exc:
             return self._retry(label, self.settings.retry_after_s, exc)
+        except psycopg.Error:
+            # Even the dead letter was refused (e.g. a value PostgreSQL cannot store): a client
+            # error must still not become a 5xx, so log it and acknowledge.
+            log.exception("could not store a dead letter (%s)", reason)
         self.metrics.dead_letters.labels(reason).inc()
         log.warning("dead-lettered a delivery: %s", reason)
         return Answer(200, Outcome.DEAD_LETTER, label)

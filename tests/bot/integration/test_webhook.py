@@ -138,3 +138,14 @@ async def test_private_chat_user_json_in_logs_has_ids(bot_factory, session, capl
         next_id(), message_id=3, user=ALICE, chat=u.Chat.private(ALICE), date=1, text="/unknowncmd"
     )
     assert (await bot.post(session, update)).status == 200
+
+
+async def test_values_postgresql_cannot_store_are_dead_lettered_not_500(bot_factory, session, db):
+    bot = await bot_factory()
+    huge = text("hi", update_id=2**70)
+    assert (await bot.post(session, huge)).status == 200
+    nul = text("/note has a \u0000 byte")
+    assert (await bot.post(session, nul)).status == 200
+    reasons = await scalar(db, "SELECT array_agg(reason ORDER BY id) FROM dead_letters")
+    assert reasons == ["not_an_update", "handler_error"]
+    assert await scalar(db, "SELECT count(*) FROM notes") == 0
