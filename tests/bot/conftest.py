@@ -17,7 +17,8 @@ from bot.repo import migrate
 from bot.settings import Settings
 from bot.web import BotState, create_app
 from bot_contract.webhook import SECRET_HEADER, WEBHOOK_PATH
-from tests.bot.stub_api import StubBotApi
+from loadtest.emulator.config import EmulatorConfig, FloodConfig
+from tests.bot.emulator import RecordingEmulator
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -56,8 +57,11 @@ async def db(database_url: str) -> str:
 
 
 @pytest.fixture
-async def stub() -> AsyncIterator[StubBotApi]:
-    api = await StubBotApi().start()
+async def stub() -> AsyncIterator[RecordingEmulator]:
+    """The Bot API emulator (in-process, free port), recording each call for assertions."""
+    # Flood control off unless a test turns it on: most tests send several messages to one
+    # chat faster than Telegram allows, with the bot's own limiter off to keep them quick.
+    api = await RecordingEmulator(EmulatorConfig(flood=FloodConfig(enabled=False))).start()
     yield api
     await api.stop()
 
@@ -114,7 +118,7 @@ async def start_bot(settings: Settings) -> LiveBot:
 
 
 @pytest.fixture
-async def bot_factory(db: str, stub: StubBotApi) -> AsyncIterator[Callable[..., Any]]:
+async def bot_factory(db: str, stub: RecordingEmulator) -> AsyncIterator[Callable[..., Any]]:
     """Start in-process bots on free ports (stopped at teardown)."""
     started: list[LiveBot] = []
 
@@ -176,7 +180,9 @@ class BotProcess:
 
 
 @pytest.fixture
-async def spawn_bot(db: str, stub: StubBotApi, tmp_path: Any) -> AsyncIterator[Callable[..., Any]]:
+async def spawn_bot(
+    db: str, stub: RecordingEmulator, tmp_path: Any
+) -> AsyncIterator[Callable[..., Any]]:
     """Start ``python -m bot serve`` subprocesses (own process group, killed at teardown)."""
     import signal
     import sys

@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = _parser().parse_args(argv)
+    # Opt in to PTB's future RetryAfter.retry_after type (a timedelta) instead of its warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -82,6 +82,7 @@ async def test_sigterm_finishes_in_flight_updates_after_turning_readiness_off(sp
 
 
 async def test_rate_limit_holds_across_two_processes(spawn_bot, stub, db):
+    stub.set_flood()  # the emulator enforces Telegram's limits: it would answer 429
     limits = {"BOT_RATE_CHAT_INTERVAL_S": "1.0", "BOT_RATE_MAX_WAIT_S": "10"}
     one, two = await spawn_bot(**limits), await spawn_bot(**limits)
     async with aiohttp.ClientSession() as client:
@@ -95,10 +96,11 @@ async def test_rate_limit_holds_across_two_processes(spawn_bot, stub, db):
     # Slots are 1 s apart in the database clock; allow for scheduling jitter on a busy machine.
     assert min(gaps) >= 0.8, gaps
     assert times[-1] - times[0] >= 3.8
+    assert stub.state.stats()["rate_limited"]["total"] == 0  # Telegram never had to say 429
 
 
 async def test_crash_mid_update_then_redelivery_has_one_effect(spawn_bot, stub, db):
-    stub.hang = asyncio.Event()  # the reply never returns: the bot is stuck before its commit
+    stub.set_faults("sendMessage", latency_ms=120_000)  # the reply hangs: no commit yet
     bot = await spawn_bot()
     update = text("/note survive a crash")
     async with aiohttp.ClientSession() as client:
@@ -110,8 +112,7 @@ async def test_crash_mid_update_then_redelivery_has_one_effect(spawn_bot, stub, 
         await bot.proc.wait()
         with contextlib.suppress(aiohttp.ClientError):
             await first  # Telegram sees a dropped connection and will redeliver
-        stub.hang.set()
-        stub.hang = None
+        stub.clear_faults()
         replacement = await spawn_bot()
         assert await post(client, replacement.url, update) == 200
         assert await post(client, replacement.url, update) == 200  # and again: a duplicate
