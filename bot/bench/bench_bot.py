@@ -145,6 +145,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     non2xx: int
+    internal: str = ""
 
     @property
     def rate(self) -> float:
@@ -233,7 +234,31 @@ def bench_ours(args: argparse.Namespace, db_url: str, api: str, workdir: Path) -
         result = measure("ours (bot, PostgreSQL + reply)", proc.pid, port, count, args, 1)
         if profiler is not None:
             profiler.wait(60)
+        result.internal = internal_quantiles(port)
     return result
+
+
+def internal_quantiles(port: int) -> str:
+    """p50/p99 of the bot's own processing time (its histogram, warm-up included)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    buckets = sorted(
+        (float("inf") if le == "+Inf" else float(le), float(n))
+        for le, n in re.findall(
+            r'tgbot_update_duration_seconds_bucket\{le="([^"]+)",update_type="text"\} (\S+)', text
+        )
+    )
+    if not buckets or not buckets[-1][1]:
+        return "n/a"
+    total = buckets[-1][1]
+
+    def q(share: float) -> str:
+        bound = next(le for le, n in buckets if n >= share * total)
+        return f"<= {bound * 1000:.0f} ms" if bound != float("inf") else "> 60 s"
+
+    return f"p50 {q(0.5)}, p99 {q(0.99)}"
 
 
 def bench_ptb(mode: str, label: str, args: argparse.Namespace, api: str, workdir: Path) -> Result:
@@ -367,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
             for r in results:
                 if r is not ours and r.per_core:
                     print(f"ours / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core")
+        for r in results:
+            if r.internal:
+                print(f"{r.name}: its own processing time (histogram buckets): {r.internal}")
         print(
             "per core = handled updates per server CPU-second; the machine is shared, compare ratios."
         )

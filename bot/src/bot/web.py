@@ -41,7 +41,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 _SECRET_HEADER = SECRET_HEADER.lower().encode()
 #: Python's defaults (700, 10, 10) run a young-generation collection every few updates.
-GC_THRESHOLDS = (20_000, 20, 20)
+GC_THRESHOLDS = (5_000, 10, 10)
 
 
 async def _respond(send: Send, status: int, retry_after: int | None = None) -> None:
