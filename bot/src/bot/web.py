@@ -11,10 +11,12 @@ import contextlib
 import gc
 import hmac
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import multiprocess
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
@@ -22,7 +24,7 @@ from starlette.routing import Route
 
 from bot.app import build_application
 from bot.botapi import BotApi
-from bot.metrics import Metrics
+from bot.metrics import MULTIPROC_ENV, Metrics
 from bot.pipeline import TRANSIENT, Pipeline
 from bot.repo import Repo
 from bot.settings import Settings
@@ -40,6 +42,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _SECRET_HEADER = SECRET_HEADER.lower().encode()
+#: Returned by the body reader when the client disconnected mid-body.
+_GONE = b"\x00gone"
 #: Python's defaults (700, 10, 10) run a young-generation collection every few updates.
 GC_THRESHOLDS = (5_000, 10, 10)
 
@@ -145,6 +149,8 @@ class WebhookEndpoint:
             if body is None:
                 await _respond(send, 413)
                 return
+            if body is _GONE:
+                return  # the client left before sending the whole body: nothing to answer
             answer = await state.pipeline.handle(body)
             await _respond(send, answer.status, answer.retry_after)
         finally:
@@ -156,7 +162,7 @@ class WebhookEndpoint:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return b""  # the client left; processing it anyway is harmless (deduped)
+                return _GONE
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
@@ -260,6 +266,9 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
             await application.shutdown()
             await api.close()
             await pool.close()
+            if os.environ.get(MULTIPROC_ENV):
+                # Drop this worker's live gauges (in flight, pool, ready) from the merged view.
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     webhook = WebhookEndpoint(state)
     app = Starlette(
