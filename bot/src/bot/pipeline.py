@@ -20,7 +20,7 @@ import orjson
 import psycopg
 from psycopg_pool import PoolClosed, PoolTimeout
 from telegram import Update
-from telegram.error import NetworkError
+from telegram.error import NetworkError, RetryAfter
 
 from bot.botapi import BotApiError, RetryAfterError, TransientApiError
 from bot.logs import chat_id_var, update_id_var
@@ -46,7 +46,8 @@ TRANSIENT = (
     PoolTimeout,
     PoolClosed,
     TransientApiError,
-    NetworkError,
+    NetworkError,  # PTB's transport (getFile, downloads), TimedOut included
+    RetryAfter,  # a 429 on a call made through PTB
     TimeoutError,
 )
 #: Update kinds that get a message reply in their chat (so a rate slot is reserved up front).

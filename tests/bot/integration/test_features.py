@@ -166,3 +166,15 @@ async def test_group_messages_use_the_group_budget(bot_factory, stub, session, d
     await bot.post(session, text("/help", chat=GROUP))
     first, second = stub.sent()
     assert second.at - first.at >= 2.5
+
+
+async def test_photo_download_outage_is_retried_not_dead_lettered(bot_factory, stub, session, db):
+    bot = await bot_factory()
+    stub.set_faults("getFile", error_ratio=1.0, error_code=503)
+    chat = u.Chat.private(ALICE)
+    update = u.photo_update(next_id(), message_id=11, user=ALICE, chat=chat, date=DATE, file_id="p")
+    assert (await bot.post(session, update)).status == 503
+    assert await scalar(db, "SELECT count(*) FROM dead_letters") == 0
+    stub.clear_faults()
+    assert (await bot.post(session, update)).status == 200
+    assert await scalar(db, "SELECT count(*) FROM photos") == 1
