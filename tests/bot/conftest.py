@@ -21,7 +21,7 @@ from loadtest.emulator.config import EmulatorConfig, FloodConfig
 from tests.bot.emulator import RecordingEmulator
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable
 
 SECRET = "test-secret-0123456789"  # noqa: S105 (a test value)
 TOKEN = "123456:TEST-token_abcdefghijklmnop"  # noqa: S105 (a test value)
@@ -225,14 +225,3 @@ async def spawn_bot(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
-
-
-@pytest.fixture(scope="package", autouse=True)
-def _fresh_event_loop_policy() -> Iterator[None]:
-    """Leave asyncio as a fresh process has it once the bot's async tests are done.
-
-    pytest-asyncio closes each test's loop and sets "no current loop", after which a sync
-    test elsewhere (Pulumi's runtime in tests/infra) cannot get a loop from the main thread.
-    """
-    yield
-    asyncio.set_event_loop_policy(None)
