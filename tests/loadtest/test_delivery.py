@@ -47,7 +47,7 @@ def test_only_the_head_of_a_chat_is_ready_and_order_is_fifo() -> None:
     taken = [queues.take(timeout=0.01) for _ in range(len(keys))]
     assert all(t is not None for t in taken)
     assert queues.take(timeout=0.01) is None  # every chat's head is in flight: nothing else
-    heads = {t.item.queue_key: t.item.update["update_id"] for t in taken if t}
+    heads = {t.queue_key: t.update_id for t in taken if t}
     first_per_chat = {}
     for item in items:
         first_per_chat.setdefault(item.queue_key, item.update["update_id"])
@@ -64,14 +64,14 @@ def test_a_failure_blocks_its_chat_and_honours_retry_after() -> None:
     assert entry is not None
     delay = queues.settle(entry, 503, 7.0)
     assert delay == 7.0
-    assert scheduled == [(entry.item.queue_key, 7.0)]
+    assert scheduled == [(entry.queue_key, 7.0)]
     # Nothing from that chat is ready while its head waits (head-of-line blocking).
     while (other := queues.take(timeout=0.01)) is not None:
-        assert other.item.queue_key != entry.item.queue_key
+        assert other.queue_key != entry.queue_key
         queues.settle(other, 200, None)
     assert queues.tally.deliveries["text|503"] == 1
     # The retry (when the timer fires) sends the same update again and counts a redelivery.
-    queues.ready.put_nowait(entry.item.queue_key)
+    queues.ready.put_nowait(entry.queue_key)
     again = queues.take(timeout=0.01)
     assert again is entry
     assert again.attempts == 2
@@ -98,7 +98,7 @@ def test_duplicate_injection_resends_an_acked_update_once() -> None:
     entry = queues.take(timeout=0.01)
     assert entry is not None
     assert queues.settle(entry, 200, None) == d.FIRST_RETRY_S  # the "lost 2xx"
-    queues.ready.put_nowait(entry.item.queue_key)
+    queues.ready.put_nowait(entry.queue_key)
     again = queues.take(timeout=0.01)
     assert again is entry
     assert queues.settle(again, 200, None) is None

@@ -60,13 +60,22 @@ def parse_retry_after(value: str | None) -> float | None:
 
 @dataclass(slots=True)
 class Pending:
-    """One update waiting in (or at the head of) its queue."""
+    """One update waiting in (or at the head of) its queue: its encoded body and metadata.
 
-    item: GeneratedUpdate
+    The Update dict itself is not kept: fewer live objects keep the garbage collector cheap.
+    """
+
     body: bytes
     kind: str
+    name: str
+    update_id: int
+    queue_key: int
+    created: float
+    expires: float
+    reply_to: tuple[int, int] | None
+    callback_query_id: str | None
+    retry_cap: float
     attempts: int = 0
-    retry_cap: float = 60.0
     duplicate_sent: bool = False
 
 
@@ -91,8 +100,18 @@ class WebhookQueues:
             self.tally.not_created += 1
             return False
         kind = item.kind.value
-        cap = self.rng.uniform(*RETRY_CAP_RANGE_S)
-        entry = Pending(item, body, kind, retry_cap=cap)
+        entry = Pending(
+            body,
+            kind,
+            item.name,
+            item.update["update_id"],
+            item.queue_key,
+            item.created,
+            item.expires,
+            item.reply_to,
+            item.callback_query_id,
+            self.rng.uniform(*RETRY_CAP_RANGE_S),
+        )
         self.tally.offered[kind] += 1
         self.pending += 1
         queue = self.queues.get(item.queue_key)
@@ -112,7 +131,7 @@ class WebhookQueues:
                 return None
             queue = self.queues[key]
             head = queue[0]
-            if self.clock() >= head.item.expires:
+            if self.clock() >= head.expires:
                 self._drop(key, head, expired=True)
                 continue
             head.attempts += 1
@@ -127,7 +146,7 @@ class WebhookQueues:
         self.tally.deliveries[f"{kind}|{status}"] += 1
         if entry.attempts > 1:
             self.tally.redeliveries[kind] += 1
-        key = entry.item.queue_key
+        key = entry.queue_key
         if isinstance(status, int) and 200 <= status <= 299:
             if (
                 self.duplicate_ratio
@@ -142,7 +161,7 @@ class WebhookQueues:
             self._drop(key, entry, expired=False)
             return None
         delay = retry_delay(entry.attempts, retry_after, entry.retry_cap)
-        if self.clock() + delay >= entry.item.expires:
+        if self.clock() + delay >= entry.expires:
             self._drop(key, entry, expired=True)
             return None
         self._retry_later(key, delay)
@@ -158,13 +177,12 @@ class WebhookQueues:
         if expired:
             self.tally.expired[entry.kind] += 1
         else:
-            item = entry.item
             self.tally.acked[entry.kind] += 1
-            self.tally.record_lag(entry.kind, self.clock() - item.created)
-            if item.reply_to is not None:
-                self.tally.reply_messages.append(list(item.reply_to))
-            elif item.callback_query_id is not None:
-                self.tally.reply_callbacks.append(item.callback_query_id)
+            self.tally.record_lag(entry.kind, self.clock() - entry.created)
+            if entry.reply_to is not None:
+                self.tally.reply_messages.append(entry.reply_to)
+            elif entry.callback_query_id is not None:
+                self.tally.reply_callbacks.append(entry.callback_query_id)
         if queue:
             self.ready.put_nowait(key)  # the next update of this chat may go now
         else:
@@ -180,10 +198,12 @@ class Arrivals:
     sink: Callable[[GeneratedUpdate], None]
     share: float = 1.0
     rate_scale: float = 1.0
+    room: Callable[[], int] | None = None  # how many more updates may be created right now
     clock: Callable[[], float] = time.monotonic
     started: float | None = None
     target_total: float = 0.0  # updates the shape asked this process for so far
     created: int = 0
+    tally: Tally | None = None  # counts updates skipped for lack of room
 
     def run(self) -> None:
         """Pace arrivals until the shape's schedule ends (meant to run on its own greenlet)."""
@@ -200,6 +220,12 @@ class Arrivals:
             last = now
             count = min(int(credit), MAX_PER_TICK)
             credit -= count
+            if self.room is not None and (room := self.room()) < count:
+                # The backlog is at its cap: do not even build what could not be stored.
+                skipped = count - max(room, 0)
+                if self.tally is not None:
+                    self.tally.not_created += skipped
+                count -= skipped
             for _ in range(count):
                 self.sink(self.generator.next())
             self.created += count

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from loadtest.tally import bucket_upper_ms, percentile
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from loadtest.profiles import GateConfig
 
 Verdict = Literal["pass", "fail", "n/a"]
@@ -66,7 +68,7 @@ class Results:
     acked: int
     expired: int = 0
     redeliveries: int = 0
-    reply_messages: list[list[int]] = field(default_factory=list)
+    reply_messages: list[Sequence[int]] = field(default_factory=list)
     reply_callbacks: list[str] = field(default_factory=list)
 
 
@@ -154,7 +156,7 @@ def slo_gates(results: Results, gates: GateConfig) -> list[GateResult]:
 
 
 def reply_gate(
-    emulator_url: str, messages: list[list[int]], callbacks: list[str], *, chunk: int = 5000
+    emulator_url: str, messages: list[Sequence[int]], callbacks: list[str], *, chunk: int = 5000
 ) -> GateResult:
     """Ask the emulator whether every acknowledged update that needs a reply got one."""
     name = "every update needing a reply got one"

@@ -55,6 +55,7 @@ def register(parser: LocustArgumentParser) -> None:
     add("--shape-duration", type=float, help="Stretch the profile's shape to this many seconds.")
     add("--rate-scale", type=float, default=1.0, help="Multiply the shape's rates.")
     add("--duplicate-ratio", type=float, help="Share of acked updates resent (lost 2xx).")
+    add("--max-pending", type=int, help="Cap on stored undelivered updates (profile's).")
     add(
         "--drain-s",
         type=float,
@@ -117,6 +118,7 @@ def settings_from(options: argparse.Namespace) -> Settings:
         "model": options.model,
         "max_connections": options.max_connections,
         "duplicate_ratio": options.duplicate_ratio,
+        "max_pending": options.max_pending,
     }
     delivery = dataclasses.replace(
         delivery, **{k: v for k, v in overrides.items() if v is not None}

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
-def bucket_ms(value_ms: float) -> int:
-    """Round a duration in ms to about 3 significant digits (whole ms below 1 s)."""
-    if value_ms < 1000:
-        return round(value_ms)
-    if value_ms < 10_000:
-        return int(round(value_ms, -1))
-    if value_ms < 100_000:
-        return int(round(value_ms, -2))
-    return int(round(value_ms, -3))
+def bucket_ms(response_time: int | float) -> int:
+    """Round a duration in ms to about 3 significant digits (whole ms below 1 s).
+
+    Its signature matches ``locust.stats.bucket_response_time``, which it replaces.
+    """
+    if response_time < 1000:
+        return round(response_time)
+    if response_time < 10_000:
+        return int(round(response_time, -1))
+    if response_time < 100_000:
+        return int(round(response_time, -2))
+    return int(round(response_time, -3))
 
 
 def bucket_upper_ms(bucket: int) -> float:
@@ -69,7 +75,7 @@ class Tally:
     lag_ms: dict[str, dict[int, int]] = field(default_factory=dict)
     duplicates_injected: int = 0
     not_created: int = 0  # arrivals the generator skipped (max_pending reached, or overloaded)
-    reply_messages: list[list[int]] = field(default_factory=list)  # [chat_id, message_id]
+    reply_messages: list[Sequence[int]] = field(default_factory=list)  # (chat_id, message_id)
     reply_callbacks: list[str] = field(default_factory=list)
     gauges: dict[str, tuple[int, int]] = field(default_factory=dict)  # source: (pending, in flight)
 

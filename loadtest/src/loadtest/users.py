@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from locust import FastHttpUser, constant, task
 
-import json
 import time
 from typing import TYPE_CHECKING
 
 import gevent
+import orjson
 from gevent.pool import Pool
 
 from bot_contract.webhook import DELIVERY_TIMEOUT_S
@@ -53,10 +53,14 @@ class TelegramUpdateUser(FastHttpUser):
     connection_timeout = DELIVERY_TIMEOUT_S
     concurrency = OPEN_MAX_CONCURRENCY  # only the open model uses more than one connection
 
+    def on_start(self) -> None:
+        """Look the run's runtime up once (users are spawned anew for every test)."""
+        self.runtime = runtime_of(self.environment)
+
     @task
     def deliver(self) -> None:
         """Send the next ready update (telegram) or run the arrival schedule (open)."""
-        runtime = runtime_of(self.environment)
+        runtime = self.runtime
         if runtime.model == "open":
             self._drive_open(runtime)
             return
@@ -71,7 +75,7 @@ class TelegramUpdateUser(FastHttpUser):
             runtime.settings.webhook_path,
             data=entry.body,  # type: ignore[arg-type]  # geventhttpclient sends bytes as is
             headers=runtime.headers,
-            name=entry.item.name,
+            name=entry.name,
         )
         status = _status(response)
         retry_after = None
@@ -106,7 +110,7 @@ class TelegramUpdateUser(FastHttpUser):
         try:
             response = self.client.post(
                 runtime.settings.webhook_path,
-                data=json.dumps(item.update),
+                data=orjson.dumps(item.update),  # type: ignore[arg-type]  # bytes are sent as is
                 headers=runtime.headers,
                 name=item.name,
             )
@@ -119,6 +123,6 @@ class TelegramUpdateUser(FastHttpUser):
             tally.acked[kind] += 1
             tally.record_lag(kind, time.time() - item.created)
             if item.reply_to is not None:
-                tally.reply_messages.append(list(item.reply_to))
+                tally.reply_messages.append(item.reply_to)
             elif item.callback_query_id is not None:
                 tally.reply_callbacks.append(item.callback_query_id)
