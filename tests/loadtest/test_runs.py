@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+import gevent
 from conftest import ROOT, locust_command, run
 from recorder import CALLBACK_QUEUE_OFFSET, Recorder
+
+from bot_contract import metrics
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -324,3 +330,71 @@ def test_distributed_run_with_master_and_two_workers(recorder, tmp_path) -> None
     totals = _summary(tmp_path)["totals"]
     assert totals["acked"] == len(ids)
     assert 0.85 * 160 <= totals["offered"] <= 1.05 * 160
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 (127.0.0.1)
+        return answer.status, answer.read().decode()
+
+
+def test_web_ui_run_serves_the_ui_and_tgload_metrics(recorder) -> None:
+    rec, url = recorder
+    web, metrics_port = _free_port(), _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "loadtest" / "locustfile.py"),
+            "-H",
+            url,
+            "--web-host",
+            "127.0.0.1",
+            "--web-port",
+            str(web),
+            "--autostart",
+            "--autoquit",
+            "1",
+            "--load-profile",
+            "steady",
+            "--shape-duration",
+            "6",
+            "--prometheus-port",
+            str(metrics_port),
+            "--check-replies",
+            "off",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stats: dict = {}
+        for _ in range(80):  # up to ~20 s on a busy machine
+            gevent.sleep(0.25)
+            try:
+                stats = json.loads(_get(f"http://127.0.0.1:{web}/stats/requests")[1])
+            except OSError:
+                continue
+            if stats.get("total_rps", 0) > 0 and rec.deliveries:
+                break
+        assert stats.get("state") in ("running", "spawning"), stats.get("state")
+        status, page = _get(f"http://127.0.0.1:{web}/")
+        assert status == 200
+        assert "<html" in page.lower()
+        _, exposition = _get(f"http://127.0.0.1:{metrics_port}/metrics")
+        for metric in metrics.LOAD_METRICS:
+            assert metric.series in exposition, metric.series
+        assert "tgload_target_rate 40.0" in exposition
+        output, _ = process.communicate(timeout=40)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert process.returncode == 0, output[-3000:]
+    assert "tgscale gates, profile steady" in output
