@@ -92,7 +92,9 @@ def test_reply_gate_asks_the_emulator(emulator) -> None:
     assert ok.verdict == "pass"
     assert len(seen) == 2
     assert seen[0]["messages"] == [[1, 1]]
-    missing = g.reply_gate(url, [[1, 1], [1, 2]], [])
+    missing = g.reply_gate(url, [[1, 1], [1, 2]], [], rechecks=2, recheck_wait_s=0.01)
+    assert len(seen) == 2 + 1 + 2  # the missing reply was asked about again, twice
+    assert seen[-1]["messages"] == [[1, 2]]
     assert missing.verdict == "fail"
     assert missing.measured == 1
     assert "[1, 2]" in missing.reason

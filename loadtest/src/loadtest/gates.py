@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,34 +157,61 @@ def slo_gates(results: Results, gates: GateConfig) -> list[GateResult]:
 
 
 def reply_gate(
-    emulator_url: str, messages: list[Sequence[int]], callbacks: list[str], *, chunk: int = 5000
+    emulator_url: str,
+    messages: list[Sequence[int]],
+    callbacks: list[str],
+    *,
+    chunk: int = 5000,
+    rechecks: int = 3,
+    recheck_wait_s: float = 1.0,
 ) -> GateResult:
-    """Ask the emulator whether every acknowledged update that needs a reply got one."""
+    """Ask the emulator whether every acknowledged update that needs a reply got one.
+
+    Missing replies are asked about again ``rechecks`` times, ``recheck_wait_s`` apart: a bot
+    may send its reply just after acknowledging the update.
+    """
     name = "every update needing a reply got one"
     if not emulator_url:
         return GateResult(name, "n/a", reason="no emulator URL given (--emulator-url)")
-    missing_messages: list[Any] = []
-    missing_callbacks: list[Any] = []
-    checked = 0
     try:
-        for start in range(0, max(len(messages), len(callbacks), 1), chunk):
-            body = {
-                "messages": messages[start : start + chunk],
-                "callback_queries": callbacks[start : start + chunk],
-            }
-            answer = _post_json(f"{emulator_url}/__emulator/check-replies", body)
-            missing_messages += answer.get("missing_messages", [])
-            missing_callbacks += answer.get("missing_callback_queries", [])
-            checked += int(answer.get("checked", 0))
+        checked, missing_messages, missing_callbacks = _check_replies(
+            emulator_url, messages, callbacks, chunk
+        )
+        for _ in range(rechecks):
+            if not missing_messages and not missing_callbacks:
+                break
+            time.sleep(recheck_wait_s)
+            _, missing_messages, missing_callbacks = _check_replies(
+                emulator_url, missing_messages, missing_callbacks, chunk
+            )
     except (OSError, ValueError) as error:
         return GateResult(name, "fail", reason=f"emulator check-replies failed: {error}")
     missing = len(missing_messages) + len(missing_callbacks)
     reason = f"{checked} checked"
     if missing:
-        examples = (missing_messages + missing_callbacks)[:3]
+        examples = [*missing_messages, *missing_callbacks][:3]
         reason += f"; missing {len(missing_messages)} message replies and "
         reason += f"{len(missing_callbacks)} callback answers, e.g. {examples}"
-    return GateResult(name, "pass" if missing == 0 else "fail", float(missing), 0.0, reason=reason)
+    verdict: Verdict = "pass" if missing == 0 else "fail"
+    return GateResult(name, verdict, float(missing), 0.0, reason=reason)
+
+
+def _check_replies(
+    url: str, messages: list[Any], callbacks: list[Any], chunk: int
+) -> tuple[int, list[Any], list[Any]]:
+    missing_messages: list[Any] = []
+    missing_callbacks: list[Any] = []
+    checked = 0
+    for start in range(0, max(len(messages), len(callbacks), 1), chunk):
+        body = {
+            "messages": [list(m) for m in messages[start : start + chunk]],
+            "callback_queries": callbacks[start : start + chunk],
+        }
+        answer = _post_json(f"{url}/__emulator/check-replies", body)
+        missing_messages += answer.get("missing_messages", [])
+        missing_callbacks += answer.get("missing_callback_queries", [])
+        checked += int(answer.get("checked", 0))
+    return checked, missing_messages, missing_callbacks
 
 
 def _post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:

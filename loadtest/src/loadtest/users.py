@@ -25,6 +25,7 @@ from loadtest.runtime import runtime_of
 
 if TYPE_CHECKING:
     from locust.contrib.fasthttp import FastResponse
+    from locust.env import Environment
 
     from bot_contract.traffic import GeneratedUpdate
     from loadtest.runtime import LoadRuntime
@@ -51,7 +52,12 @@ class TelegramUpdateUser(FastHttpUser):
     wait_time = constant(0)
     network_timeout = DELIVERY_TIMEOUT_S
     connection_timeout = DELIVERY_TIMEOUT_S
-    concurrency = OPEN_MAX_CONCURRENCY  # only the open model uses more than one connection
+
+    def __init__(self, environment: Environment) -> None:
+        """A connection of the telegram model needs one socket; the open model many."""
+        open_model = runtime_of(environment).model == "open"
+        self.concurrency = OPEN_MAX_CONCURRENCY if open_model else 1
+        super().__init__(environment)
 
     def on_start(self) -> None:
         """Look the run's runtime up once (users are spawned anew for every test)."""
