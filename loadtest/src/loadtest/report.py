@@ -93,7 +93,11 @@ def write_chart(
     twin = ax.twinx()
     twin.plot(t, [r["pending"] for r in timeline], label="pending updates", color="grey")
     twin.set_ylabel("pending")
-    ax.legend(loc="upper left", fontsize="small")
+    lines = ax.get_legend_handles_labels()
+    twin_lines = twin.get_legend_handles_labels()
+    ax.legend(
+        lines[0] + twin_lines[0], lines[1] + twin_lines[1], loc="upper left", fontsize="small"
+    )
     if replicas:
         ax = axes[4]
         ax.step([x for x, _ in replicas], [y for _, y in replicas], where="post", label="replicas")

@@ -101,7 +101,7 @@ class LoadRuntime:
         gc.freeze()
         # Every update allocates a few dozen short-lived dicts; collecting the young generation
         # every 700 allocations (the default) cost ~10 % of the generator's CPU in the bench.
-        gc.set_threshold(100_000, 50, 1000)
+        gc.set_threshold(500_000, 50, 1000)
         if self.model == "telegram":
             self._greenlet = gevent.spawn(self.arrivals.run)
 
