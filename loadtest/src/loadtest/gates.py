@@ -192,6 +192,7 @@ def reply_gate(
         examples = [*missing_messages, *missing_callbacks][:3]
         reason += f"; missing {len(missing_messages)} message replies and "
         reason += f"{len(missing_callbacks)} callback answers, e.g. {examples}"
+        reason += " (if the emulator evicted old replies, raise its record size)"
     verdict: Verdict = "pass" if missing == 0 else "fail"
     return GateResult(name, verdict, float(missing), 0.0, reason=reason)
 
@@ -202,6 +203,7 @@ def _check_replies(
     missing_messages: list[Any] = []
     missing_callbacks: list[Any] = []
     checked = 0
+    # One request per chunk keeps each body small; the emulator answers per request.
     for start in range(0, max(len(messages), len(callbacks), 1), chunk):
         body = {
             "messages": [list(m) for m in messages[start : start + chunk]],
