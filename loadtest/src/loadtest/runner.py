@@ -176,7 +176,12 @@ def _environment(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         }
         return
     # Imported by name: only the local path needs it, and another engineer owns the module.
-    localenv: Any = importlib.import_module("loadtest.localenv")
+    try:
+        localenv: Any = importlib.import_module("loadtest.localenv")
+    except ModuleNotFoundError as missing:
+        raise ValueError(
+            f"the local environment is not available ({missing}); pass --target URL"
+        ) from None
     with localenv.local_environment(
         workers=args.workers, prometheus=args.prometheus, keep=args.keep
     ) as env:
