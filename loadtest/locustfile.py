@@ -1,7 +1,7 @@
 """tgscale's locustfile: Telegram-faithful webhook delivery, load profiles and gates.
 
 Run it with plain Locust, e.g. ``locust -f loadtest/locustfile.py --host http://127.0.0.1:8080``
-(web UI), add ``--headless --profile steady`` for CI, or ``--master``/``--worker`` to spread
+(web UI), add ``--headless --load-profile steady`` for CI, or ``--master``/``--worker`` to spread
 the load. ``python -m loadtest run`` wraps it with a local environment and a report folder.
 Options: ``locust -f loadtest/locustfile.py --help`` (section "tgscale load suite").
 """
