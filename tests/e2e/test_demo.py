@@ -79,3 +79,22 @@ def test_ctrl_c_mid_run_tears_everything_down(run_load: Callable[..., Run]) -> N
     assert run.returncode != 0
     assert len(run.processes) >= 4
     assert run.leftovers() == []
+
+
+def test_a_crashed_bot_aborts_the_run_and_tears_down(run_load: Callable[..., Run]) -> None:
+    killed: list[int] = []
+    seen_at: list[float] = []
+
+    def crash_the_bot(pid: int, elapsed_s: float) -> None:
+        servers = [p for p in descendants(pid) if is_bot_server(p)]
+        if servers and not seen_at:
+            seen_at.append(elapsed_s)
+        if servers and not killed and elapsed_s > seen_at[0] + 8:
+            servers[0].kill()  # SIGKILL: no drain, its workers are orphaned in its group
+            killed.append(servers[0].pid)
+
+    run = run_load("--profile", PROFILE, "--duration", "60", during=crash_the_bot)
+    assert killed, run.output
+    assert run.returncode == 2, run.output
+    assert "bot exited unexpectedly (status signal SIGKILL)" in run.output
+    assert run.leftovers() == []
