@@ -1,4 +1,10 @@
-"""Helpers for the end-to-end load tests: run ``python -m loadtest run`` and watch its processes.
+"""Helpers and the ``run_load`` fixture for the end-to-end load tests (``load`` marker).
+
+The fixture is assigned into each test module (``run_load = _harness.run_load``) rather than
+served from a ``tests/e2e/conftest.py``: the load suite's tests import their own conftest by
+module name, and one pytest process runs both folders.
+
+They run ``python -m loadtest run`` and watch its processes.
 
 Each run is a child process in its own session (killed as a group if the test fails), whose
 descendants and listening TCP ports are sampled while it runs, so tests can assert that nothing
@@ -8,17 +14,19 @@ is left behind afterwards.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
+import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
 #: The peak shape at rates this machine's bot can meet within Telegram's reply limits (see the
 #: file's comments); the default ``peak`` profile's 100/s spike needs more than the 30 msg/s
@@ -129,3 +137,21 @@ def run_load_command(
     result.returncode = child.returncode
     result.output = out_path.read_text(errors="replace")
     return result
+
+
+@pytest.fixture
+def run_load(tmp_path: Path) -> Iterator[Callable[..., Run]]:
+    """``run_load(*args, env=..., timeout_s=..., during=...)`` runs ``python -m loadtest run``.
+
+    Whatever is still running when the test ends is killed as a process group.
+    """
+    children: list[subprocess.Popen[bytes]] = []
+
+    def run(*args: str, **kwargs: Any) -> Run:
+        return run_load_command(tmp_path, children, *args, **kwargs)
+
+    yield run
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()

@@ -11,8 +11,12 @@ import signal
 import xml.etree.ElementTree as ET  # our own report, not untrusted input
 from typing import TYPE_CHECKING
 
+import _harness
 import psutil
 from _harness import PROFILE, REPORT_FILES, descendants, is_bot_server
+
+#: The fixture (see _harness: no conftest here).
+run_load = _harness.run_load
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import _harness
 import psutil
 import psycopg
 from _harness import descendants, is_bot_server
@@ -22,6 +23,9 @@ from _harness import descendants, is_bot_server
 #: the killed worker surely takes some with it (their connections reset, Telegram redelivers).
 PROFILE = str(Path(__file__).parent / "profiles" / "steady_in_flight.toml")
 HANDLER_DELAY_MS = "1500"
+
+#: The fixture (see _harness: no conftest here).
+run_load = _harness.run_load
 
 if TYPE_CHECKING:
     from collections.abc import Callable
