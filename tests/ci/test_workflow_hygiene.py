@@ -22,7 +22,9 @@ DEFINITIONS = all_definitions()
 IDS = [d.name for d in DEFINITIONS]
 
 # `uses: owner/repo[/path]@<40 hex> # vX.Y.Z` on one line.
-PINNED_RE = re.compile(r"uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40})\s+#\s*v\d+\.\d+\.\d+\s*$")
+PINNED_RE = re.compile(
+    r"uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40})\s+#\s*v\d+\.\d+\.\d+\s*$", re.MULTILINE
+)
 # Tools that have a make target: a workflow calls the target, so CI runs the same string as here.
 TOOLS_BEHIND_MAKE = ("ruff", "mypy", "pytest", "lint-imports", "hadolint", "zizmor", "actionlint")
 
@@ -88,16 +90,47 @@ def test_makefile_target_parser_reads_rules_not_assignments(tmp_path: Path) -> N
     assert makefile_targets(makefile) == {"a", "b-c"}
 
 
+def unpinned_lines(text: str) -> list[str]:
+    """Lines with a remote `uses:` that is not `@<40-hex sha> # vX.Y.Z`."""
+    bad = []
+    for line in text.splitlines():
+        match = re.search(r"uses:\s*(\S+)", line.split(" #")[0])
+        if match and not match.group(1).startswith("./") and not PINNED_RE.search(line):
+            bad.append(line.strip())
+    return bad
+
+
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=IDS)
 def test_every_action_is_pinned_by_commit_sha_with_a_version_comment(
     definition: Definition,
 ) -> None:
-    uses = remote_uses(definition)
-    pinned_lines = [PINNED_RE.search(line) for line in definition.text.splitlines()]
-    pinned = {f"{m.group(1)}@{m.group(2)}" for m in pinned_lines if m}
-    for ref in uses:
-        assert not ref.startswith("docker://"), f"{definition.name}: {ref} is a docker action"
+    assert not unpinned_lines(definition.text), f"{definition.name}: not `@<sha> # vX.Y.Z`"
+    # Every parsed `uses:` was seen on such a line (no flow-style mapping hides one).
+    pinned = {f"{m.group(1)}@{m.group(2)}" for m in PINNED_RE.finditer(definition.text)}
+    for ref in remote_uses(definition):
         assert ref in pinned, f"{definition.name}: `{ref}` is not pinned as `@<sha> # vX.Y.Z`"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- uses: actions/checkout@v4",
+        "- uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8",
+        "- uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5",
+        "- uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd90 # v5.0.0",
+        "- uses: docker://alpine:3",
+    ],
+)
+def test_the_pin_check_rejects_tags_short_shas_and_vague_comments(line: str) -> None:
+    assert unpinned_lines(line) == [line]
+
+
+def test_the_pin_check_accepts_a_full_pin_and_local_actions() -> None:
+    text = (
+        "- uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0\n"
+        "- uses: ./.github/actions/setup\n"
+    )
+    assert unpinned_lines(text) == []
 
 
 def test_one_action_has_one_pin_across_all_workflows() -> None:
