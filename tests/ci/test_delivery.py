@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from workflow_model import GITHUB_DIR, WORKFLOWS_DIR, Definition, Step, load_yaml, workflow
+from workflow_model import (
+    GITHUB_DIR,
+    REPO_ROOT,
+    WORKFLOWS_DIR,
+    Definition,
+    Step,
+    load_yaml,
+    make_calls,
+    workflow,
+)
 
 IMAGE = workflow("image.yml")
 INFRA = workflow("infra.yml")
@@ -97,3 +106,40 @@ def test_the_readme_table_lists_every_workflow() -> None:
     readme = (GITHUB_DIR / "README.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| `([\w-]+\.yml)` \|", readme, flags=re.MULTILINE))
     assert rows == {p.name for p in WORKFLOWS_DIR.glob("*.yml")}
+
+
+def dockerfiles_built() -> list[str]:
+    """Every Dockerfile a workflow builds."""
+    found = set()
+    for name in ("image.yml", "load-gate.yml"):
+        for step in steps_using(workflow(name), "docker/build-push-action"):
+            found.add(str(step.body["with"]["file"]))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("dockerfile", dockerfiles_built())
+def test_every_built_dockerfile_exists(dockerfile: str) -> None:
+    member = (REPO_ROOT / dockerfile).parent
+    if not (member / "pyproject.toml").is_file():
+        pytest.fail(f"{dockerfile}: {member.name} is not a workspace member")
+    if not (REPO_ROOT / dockerfile).is_file():
+        pytest.skip(f"{dockerfile} is not in this checkout yet (its member's branch is not merged)")
+
+
+def test_the_shared_setup_installs_the_locked_workspace() -> None:
+    action = load_yaml(GITHUB_DIR / "actions" / "setup" / "action.yml")
+    steps = action["runs"]["steps"]
+    assert steps[0]["with"]["python-version-file"] == ".python-version"
+    assert steps[-1]["run"] == "make setup"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS_DIR.glob("*.yml")))
+def test_jobs_that_call_make_set_up_first(name: str) -> None:
+    definition = workflow(name)
+    for job_id in definition.doc["jobs"]:
+        steps = [s for s in definition.steps() if s.job == job_id]
+        setup = [s.index for s in steps if s.body.get("uses") == "./.github/actions/setup"]
+        makes = [s.index for s in steps if make_calls(s)]
+        if makes:
+            assert setup, f"{name} job {job_id!r} calls make without the setup action"
+            assert setup[0] < makes[0], f"{name} job {job_id!r} calls make before setup"
