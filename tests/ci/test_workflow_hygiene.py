@@ -169,11 +169,16 @@ def test_every_job_has_a_timeout(definition: Definition) -> None:
 
 
 @pytest.mark.parametrize("definition", WORKFLOWS, ids=WORKFLOW_IDS)
-def test_every_workflow_has_a_concurrency_group(definition: Definition) -> None:
-    concurrency = definition.doc.get("concurrency")
-    assert isinstance(concurrency, dict), f"{definition.name}: no concurrency"
-    assert concurrency.get("group"), f"{definition.name}: concurrency without a group"
-    assert "cancel-in-progress" in concurrency, f"{definition.name}: say whether to cancel"
+def test_every_job_runs_in_a_concurrency_group(definition: Definition) -> None:
+    """A workflow-level group, or one on every job that runs steps (reusable calls inherit)."""
+    groups = [("workflow", definition.doc.get("concurrency"))]
+    if groups[0][1] is None:
+        jobs = definition.doc["jobs"].items()
+        groups = [(f"job {k!r}", j.get("concurrency")) for k, j in jobs if "uses" not in j]
+    for where, concurrency in groups:
+        assert isinstance(concurrency, dict), f"{definition.name} {where}: no concurrency"
+        assert concurrency.get("group"), f"{definition.name} {where}: concurrency without a group"
+        assert "cancel-in-progress" in concurrency, f"{definition.name} {where}: say if it cancels"
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS, ids=IDS)
