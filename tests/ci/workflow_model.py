@@ -9,10 +9,12 @@ agreed in the team's brief, so the tests keep checking the workflow against that
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
 import re
 import shlex
-from dataclasses import dataclass
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -175,44 +177,100 @@ def _expand_matrix(goals: list[str], step: Step) -> list[list[str]]:
 
 @dataclass(frozen=True)
 class LoadSuiteContract:
-    """What ``python -m loadtest run`` accepts and writes, and where it came from."""
+    """What ``python -m loadtest run`` accepts and writes, and where that knowledge came from."""
 
-    parser: argparse.ArgumentParser
+    flags: frozenset[str]
     report_files: tuple[str, ...]
     source: str
+    inspect: dict[str, Any] = field(default_factory=dict)
 
-    def flags(self) -> set[str]:
-        """Every long option the parser accepts."""
-        return {
-            option
-            for action in self.parser._actions
-            for option in action.option_strings
-            if option.startswith("--")
-        }
+    def rejects(self, argv: list[str]) -> str | None:
+        """Why the suite's ``run`` parser refuses ``argv``, or None when it accepts it."""
+        if self.source == "loadtest.runner.build_parser()":
+            error = _inspect_runner(argv).get("parse_error")
+            return str(error) if error else None
+        parser = argparse.ArgumentParser(prog="python -m loadtest run", exit_on_error=False)
+        for flag in sorted(self.flags):
+            parser.add_argument(flag, nargs="?")
+        try:
+            parser.parse_args(argv)
+        except argparse.ArgumentError as error:
+            return str(error)
+        except SystemExit:
+            return "unrecognized arguments"
+        return None
 
 
-def _contract_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m loadtest run", exit_on_error=False)
-    for flag in CONTRACT_RUN_FLAGS:
-        if flag == "--keep":
-            parser.add_argument(flag, action="store_true")
-        else:
-            parser.add_argument(flag)
-    return parser
+# Runs in a child process: importing the load suite imports locust, whose gevent monkey-patching
+# must never reach the asyncio tests of this pytest process.
+_INSPECT = """
+import argparse, contextlib, importlib, io, json, sys
+out = {"module": False, "build_parser": False}
+try:
+    runner = importlib.import_module("loadtest.runner")
+except ModuleNotFoundError:
+    print(json.dumps(out)); sys.exit(0)
+out["module"] = True
+out["report_files"] = list(getattr(runner, "REPORT_FILES", []))
+build = getattr(runner, "build_parser", None)
+if callable(build):
+    parser = build()
+    out["build_parser"] = True
+    out["flags"] = sorted(o for a in parser._actions for o in a.option_strings if o[:2] == "--")
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            parser.parse_args(json.loads(sys.argv[1]))
+        out["parse_error"] = None
+    except (SystemExit, argparse.ArgumentError) as error:
+        out["parse_error"] = err.getvalue().strip() or str(error) or "rejected"
+print(json.dumps(out))
+"""
+
+
+def _inspect_runner(argv: list[str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", _INSPECT, json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, f"inspecting loadtest.runner failed:\n{result.stderr}"
+    data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return data
+
+
+def _help_flags() -> frozenset[str]:
+    """Long options listed by ``python -m loadtest run --help`` (the real CLI, in a child)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "loadtest", "run", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, f"`python -m loadtest run --help` failed:\n{result.stderr}"
+    return frozenset(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", result.stdout))
 
 
 def load_suite_contract() -> LoadSuiteContract:
-    """The suite's own parser and report file names when it exposes them, else the agreed ones."""
-    try:
-        runner = importlib.import_module("loadtest.runner")
-    except ModuleNotFoundError:
-        return LoadSuiteContract(_contract_parser(), CONTRACT_REPORT_FILES, "shared contract")
-    build = getattr(runner, "build_parser", None)
-    parser = build() if callable(build) else _contract_parser()
-    assert isinstance(parser, argparse.ArgumentParser)
-    files = tuple(getattr(runner, "REPORT_FILES", CONTRACT_REPORT_FILES))
-    source = "loadtest.runner" if callable(build) else "shared contract (no build_parser yet)"
-    return LoadSuiteContract(parser, files, source)
+    """The suite's own parser and report files when it exposes them, else the agreed contract.
+
+    In order: ``loadtest.runner.build_parser()`` (flags, and the workflow's argv parsed by it);
+    the options that ``python -m loadtest run --help`` lists; the shared contract while
+    ``loadtest.runner`` does not exist yet.
+    """
+    info = _inspect_runner([])
+    files = tuple(info.get("report_files") or CONTRACT_REPORT_FILES)
+    if info["build_parser"]:
+        flags = frozenset(info["flags"])
+        return LoadSuiteContract(flags, files, "loadtest.runner.build_parser()", info)
+    if info["module"]:
+        return LoadSuiteContract(_help_flags(), files, "python -m loadtest run --help", info)
+    return LoadSuiteContract(frozenset(CONTRACT_RUN_FLAGS), files, "shared contract", info)
 
 
 def shell_words(command: str, env: dict[str, str]) -> list[str]:
