@@ -15,7 +15,7 @@ import yaml
 from workflow_model import REPO_ROOT, Step, load_yaml, workflow
 
 from bot_contract import webhook
-from infra.config import PROJECT, SECRET_KEYS, load_stack
+from infra.config import PROJECT, SECRET_KEYS, is_pinned, load_stack
 from infra.manifests import autoscaling, build
 
 LOAD_GATE = workflow("load-gate.yml")
@@ -146,3 +146,18 @@ def test_the_gate_posts_to_the_bots_webhook_path() -> None:
     target = re.search(r"--target\s+(\S+)", step.run or "")
     assert target
     assert target.group(1).endswith(webhook.WEBHOOK_PATH)
+
+
+def test_the_prod_deploy_passes_an_image_the_prod_stack_accepts_as_pinned() -> None:
+    ups = [s for s in pulumi_steps("infra.yml") if s.body["with"]["command"] == "up"]
+    assert ups
+    image = "ghcr.io/owner/repo/bot"
+    digest = "sha256:" + "ab" * 32
+    for step in ups:
+        value = str(config_map(step)[f"{PROJECT}:botImage"]["value"])
+        value = value.replace("${{ needs.image.outputs.image }}", image)
+        value = value.replace("${{ needs.image.outputs.digest }}", digest)
+        assert "@sha256:" in value, f"{step.where}: {value} is not pinned by digest"
+        assert is_pinned(value)
+        cfg = load_stack(REPO_ROOT, "prod", {"botImage": value})
+        assert cfg.bot.image == f"{image}@{digest}"
