@@ -1,9 +1,10 @@
 """A model of the repository's GitHub workflows for tests: steps, make calls, load-suite contract.
 
 The load suite's CLI contract (the flags of ``python -m loadtest run`` and its report files) is
-read from the suite itself when it exposes it (``loadtest.runner.build_parser()`` and
-``loadtest.runner.REPORT_FILES``); until then it is encoded once, here, from the shared interface
-agreed in the team's brief, so the tests keep checking the workflow against that contract.
+read from the suite itself when it exposes it (``loadtest.runner.build_parser()``, and the file
+names ``SUMMARY``, ``JUNIT``, ``CHART`` in ``loadtest.report``); until then it is encoded once,
+here, from the shared interface agreed in the team's brief, so the tests keep checking the
+workflow against that contract.
 """
 
 from __future__ import annotations
@@ -212,6 +213,12 @@ except ModuleNotFoundError:
     print(json.dumps(out)); sys.exit(0)
 out["module"] = True
 out["report_files"] = list(getattr(runner, "REPORT_FILES", []))
+try:
+    report = importlib.import_module("loadtest.report")
+    names = ("SUMMARY", "JUNIT", "CHART")
+    out["report_files"] += [getattr(report, n) for n in names if hasattr(report, n)]
+except ModuleNotFoundError:
+    pass
 build = getattr(runner, "build_parser", None)
 if callable(build):
     parser = build()
