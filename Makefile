@@ -10,8 +10,8 @@ STACK ?= dev
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-setup: ## Install every member and the dev tools from uv.lock
-	uv sync --all-packages --locked
+setup: ## Install uv if missing, then every member and the dev tools from uv.lock
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv; uv sync --all-packages --locked
 
 demo: setup ## Local environment plus a gated load run; report under reports/<timestamp>/
 	$(RUN) python -m loadtest run
