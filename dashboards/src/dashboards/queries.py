@@ -22,6 +22,12 @@ class Query:
     source: str  # "<dashboard uid> / <panel title>" or "rule <name>"
     expr: str
     language: str = "promql"  # or "sql"
+    kind: str = "panel"  # "panel", "variable", "record" or "alert"
+
+    @property
+    def is_filter(self) -> bool:
+        """An alert condition: empty while all is well, so only its validity can be checked."""
+        return self.kind == "alert"
 
 
 def recorded_series() -> frozenset[str]:
@@ -53,13 +59,13 @@ def all_queries() -> Iterator[Query]:
             if isinstance(text, dict) and str(text.get("query", "")).startswith(_LABEL_VALUES):
                 # label_values(<selector>, <label>): the selector is a query of its own.
                 inner = text["query"][len(_LABEL_VALUES) : -1].rsplit(",", 1)[0]
-                yield Query(f"{uid} / ${variable['name']}", inner)
+                yield Query(f"{uid} / ${variable['name']}", inner, kind="variable")
         for title, target in targets(model):
             if "expr" in target:
                 yield Query(f"{uid} / {title}", target["expr"])
             elif "rawSql" in target:
                 yield Query(f"{uid} / {title}", target["rawSql"], "sql")
     for record in rules.recording_rules():
-        yield Query(f"rule {record.record}", record.expr)
+        yield Query(f"rule {record.record}", record.expr, kind="record")
     for alert in rules.alerts():
-        yield Query(f"rule {alert.name}", alert.expr)
+        yield Query(f"rule {alert.name}", alert.expr, kind="alert")
