@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dashboards import rules
+from dashboards import all_dashboards, rules
 from dashboards.driver import Driver, Stage
 from dashboards.evaluate import evaluate, needs_cluster, wait_for_value
+from dashboards.preview import render
 from dashboards.prometheus_server import prometheus
 from dashboards.queries import Query, all_queries
 
@@ -111,3 +112,23 @@ def test_an_invalid_or_empty_query_is_reported(tmp_path: Path) -> None:
     assert not bad.has_data
     assert empty.error is None
     assert not empty.has_data
+
+
+def test_preview_draws_the_load_test_dashboard_from_prometheus(
+    webhook: str, tmp_path: Path
+) -> None:
+    driver = Driver(webhook, "secret", users=10, max_connections=8)
+    port = driver.metrics.serve()
+    with prometheus({"tgload": f"127.0.0.1:{port}"}, tmp_path / "prom") as url:
+        start = datetime.now(UTC)
+        totals = asyncio.run(driver.run([Stage(4, 20)]))
+        wait_for_value(url, "sum(tgload_updates_acked_total)", totals.acked)
+        out = tmp_path / "preview.png"
+        model = all_dashboards()["tgbot-load-test.json"]
+        empty = render(model, url, start, datetime.now(UTC), out)
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert "Offered vs achieved rate" not in empty
+    assert "Delivery lag p50 / p95 / p99" not in empty
+    # The bot is not running here, so its panels are the empty ones.
+    assert "Bot API (emulator): answers/s and 429s by scope" not in empty  # `or vector(0)`
+    assert "Open requests: load suite vs bot" not in empty

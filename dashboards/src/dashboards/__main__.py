@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dashboards import build
+from dashboards import build, preview
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -27,8 +27,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from dashboards import preview  # matplotlib is only needed here
-
     return preview.main(args)
 
 
@@ -49,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     preview_cmd = commands.add_parser(
         "preview", help="render the Bot overview from a Prometheus to a PNG"
     )
+    preview.add_arguments(preview_cmd)
     preview_cmd.set_defaults(handler=_preview)
     return root
 

@@ -88,6 +88,28 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, time
     raise RuntimeError(f"{url} not ready after {timeout:.0f}s:\n{_tail(log)}")
 
 
+def wait_until_scraped(
+    url: str, targets: int, process: subprocess.Popen[bytes], log: Path, timeout: float
+) -> None:
+    """Poll until Prometheus has scraped each of ``targets`` at least once (bounded).
+
+    Raises:
+        RuntimeError: Prometheus exited, or not every target was scraped within ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"prometheus exited ({process.returncode}):\n{_tail(log)}")
+        response = httpx.get(f"{url}/api/v1/query", params={"query": "count(up)"}, timeout=2.0)
+        result = response.json()["data"]["result"]
+        seen = int(float(result[0]["value"][1])) if result else 0
+        if seen >= targets:
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"Prometheus scraped {seen} of {targets} targets in {timeout:.0f}s")
+
+
 def _tail(log: Path, lines: int = 30) -> str:
     if not log.is_file():
         return "(no log)"
@@ -118,6 +140,9 @@ def prometheus(targets: Mapping[str, str], workdir: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(f"{url}/-/ready", process, log, timeout=60)
+        # Target discovery reaches the scrape loop only after a few seconds; a run that starts
+        # before the first scrape would lose its start.
+        wait_until_scraped(url, len(targets), process, log, timeout=60)
         yield url
     finally:
         stop_group(process)
