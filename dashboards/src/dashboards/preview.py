@@ -45,12 +45,14 @@ def format_value(value: float, unit: str) -> str:
     """A number as Grafana would print it for ``unit``."""
     if not math.isfinite(value):
         return "No data"
+    if abs(value) < 1e-9:  # float noise around zero would print as -0.0
+        value = 0.0
     if unit == "s":
         return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "percentunit":
-        return f"{value * 100:.2f} %"
+        return f"{value * 100:.3g} %"
     if unit == "reqps":
-        return f"{value:.1f} req/s"
+        return f"{value:.3g} req/s"
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
@@ -92,6 +94,8 @@ def _draw_timeseries(ax: Axes, panel: dict[str, Any], lines: list[Any]) -> None:
     ax.grid(color=_GRID, linewidth=0.5)
     for index, (name, times, values) in enumerate(lines[:_MAX_LINES]):
         ax.plot(times, values, color=_COLORS[index % len(_COLORS)], linewidth=1.2, label=name)
+    if panel.get("fieldConfig", {}).get("defaults", {}).get("min") == 0:
+        ax.set_ylim(bottom=0)
     if not lines:
         ax.text(0.5, 0.5, "No data", color=_TEXT, ha="center", va="center", transform=ax.transAxes)
     ax.xaxis.set_major_formatter(lambda x, _: f"{datetime.fromtimestamp(x, UTC):%H:%M:%S}")
@@ -122,8 +126,10 @@ def render(model: dict[str, Any], url: str, start: datetime, end: datetime, out:
     step = f"{max(1, int((end - start).total_seconds() // 240))}s"
     panels = model["panels"]
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
-    fig = plt.figure(figsize=(22, rows * 0.36), facecolor=_BG)
-    grid = fig.add_gridspec(rows, 24, hspace=1.6, wspace=1.2, left=0.03, right=0.99)
+    fig = plt.figure(figsize=(22, rows * 0.42), facecolor=_BG)
+    # One grid cell per Grafana grid unit; a panel's first unit holds its title and its last
+    # one its tick labels, so neighbours never overlap.
+    grid = fig.add_gridspec(rows, 24, hspace=0, wspace=1.6, left=0.045, right=0.99, top=0.95)
     fig.suptitle(f"{model['title']}   {start:%Y-%m-%d %H:%M:%S} → {end:%H:%M:%S} UTC",
                  color=_TEXT, fontsize=13, x=0.01, ha="left")  # fmt: skip
     empty = []
@@ -132,9 +138,10 @@ def render(model: dict[str, Any], url: str, start: datetime, end: datetime, out:
         if panel["type"] == "row":
             ax = fig.add_subplot(grid[pos["y"], :])
             ax.axis("off")
-            ax.text(0, 0.2, panel["title"], color=_TEXT, fontsize=11, fontweight="bold")
+            ax.text(0, 0.5, panel["title"], color=_TEXT, fontsize=12, fontweight="bold", va="top")
             continue
-        ax = fig.add_subplot(grid[pos["y"] : pos["y"] + pos["h"], pos["x"] : pos["x"] + pos["w"]])
+        top, bottom = pos["y"] + 1, pos["y"] + pos["h"] - 1
+        ax = fig.add_subplot(grid[top:bottom, pos["x"] : pos["x"] + pos["w"]])
         lines = [line for t in panel["targets"] for line in _series(client, t, start, end, step)]
         if not lines:
             empty.append(panel["title"])
