@@ -73,11 +73,11 @@ def _load_suite_only(query: Query) -> bool:
 
 
 def test_driver_metrics_reach_prometheus_and_the_load_queries_have_data(
-    webhook: str, tmp_path: Path
+    webhook: str, workdir: Path
 ) -> None:
     driver = Driver(webhook, "secret", users=10, max_connections=8)
     port = driver.metrics.serve()
-    with prometheus({"tgload": f"127.0.0.1:{port}"}, tmp_path) as url:
+    with prometheus({"tgload": f"127.0.0.1:{port}"}, workdir) as url:
         start = datetime.now(UTC)
         totals = asyncio.run(driver.run([Stage(3, 20), Stage(3, 40)]))
         assert totals.acked == totals.offered - totals.expired
@@ -96,8 +96,8 @@ def test_driver_metrics_reach_prometheus_and_the_load_queries_have_data(
         assert recorded[0].has_data
 
 
-def test_an_invalid_or_empty_query_is_reported(tmp_path: Path) -> None:
-    with prometheus({"self": "127.0.0.1:1"}, tmp_path) as url:
+def test_an_invalid_or_empty_query_is_reported(workdir: Path) -> None:
+    with prometheus({"self": "127.0.0.1:1"}, workdir) as url:
         now = datetime.now(UTC)
         bad, empty = evaluate(
             url,
@@ -114,16 +114,14 @@ def test_an_invalid_or_empty_query_is_reported(tmp_path: Path) -> None:
     assert not empty.has_data
 
 
-def test_preview_draws_the_load_test_dashboard_from_prometheus(
-    webhook: str, tmp_path: Path
-) -> None:
+def test_preview_draws_the_load_test_dashboard_from_prometheus(webhook: str, workdir: Path) -> None:
     driver = Driver(webhook, "secret", users=10, max_connections=8)
     port = driver.metrics.serve()
-    with prometheus({"tgload": f"127.0.0.1:{port}"}, tmp_path / "prom") as url:
+    with prometheus({"tgload": f"127.0.0.1:{port}"}, workdir / "prom") as url:
         start = datetime.now(UTC)
         totals = asyncio.run(driver.run([Stage(4, 20)]))
         wait_for_value(url, "sum(tgload_updates_acked_total)", totals.acked)
-        out = tmp_path / "preview.png"
+        out = workdir / "preview.png"
         model = all_dashboards()["tgbot-load-test.json"]
         empty = render(model, url, start, datetime.now(UTC), out)
     assert out.read_bytes().startswith(b"\x89PNG")

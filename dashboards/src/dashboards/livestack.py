@@ -25,6 +25,9 @@ from dashboards.prometheus_server import free_port, prometheus, stop_group, wait
 
 #: A token of the Bot API's shape; the emulator accepts any.
 BOT_TOKEN: Final = "123456789:tgscale-dashboards-local-token"  # noqa: S105 (local, fake)
+#: The emulator's global budget sits below the bot's own fleet-wide limiter, so that a short run
+#: also exercises the Bot API 429 path (flood control answers, the bot honours retry_after).
+EMULATOR_ARGS: Final = ("--global-rate", "15")
 #: The modules this stack starts with ``python -m``; each must be importable.
 COMPONENTS: Final = {"bot.__main__": "the bot", "loadtest.emulator": "the Bot API emulator"}
 
@@ -87,6 +90,7 @@ def live_stack(
     *,
     workers: int = 2,
     max_in_flight: int = 8,
+    emulator_args: tuple[str, ...] = EMULATOR_ARGS,
     progress: Callable[[str], None] = lambda _: None,
 ) -> Iterator[Stack]:
     """Run the bot, the emulator, the driver's exporter and Prometheus until the block ends.
@@ -96,6 +100,7 @@ def live_stack(
         workdir: Where logs, the Prometheus config and its TSDB go.
         workers: The bot's uvicorn workers (multiprocess metrics when above one).
         max_in_flight: The bot's per-process cap; a small one makes the shed path visible.
+        emulator_args: Extra options of ``python -m loadtest emulator`` (flood control, faults).
         progress: Called with one line per step.
 
     Raises:
@@ -124,7 +129,7 @@ def live_stack(
     with ExitStack() as stack:
         progress(f"starting the Bot API emulator on {emulator_url}")
         emulator = [python, "-m", "loadtest", "emulator", "--host", "127.0.0.1"]
-        emulator += ["--port", str(emulator_port)]
+        emulator += ["--port", str(emulator_port), *emulator_args]
         stack.enter_context(
             _process(
                 "emulator",

@@ -43,8 +43,8 @@ VARIABLES = {"__rate_interval": "10s", "__interval": "2s", "__range": "120s"}
 HEALTH_ALERTS = ("TgbotTargetDown", "TgbotNotReady")
 
 
-def test_every_query_and_rule_runs_on_real_data(database_url: str, tmp_path: Path) -> None:
-    with live_stack(database_url, tmp_path, workers=2, max_in_flight=4, progress=print) as live:
+def test_every_query_and_rule_runs_on_real_data(database_url: str, workdir: Path) -> None:
+    with live_stack(database_url, workdir, workers=2, max_in_flight=4, progress=print) as live:
         start = datetime.now(UTC)
         stages = [Stage(8, 10), Stage(10, 40), Stage(6, 10)]
         totals = asyncio.run(live.driver.run(stages, progress=True))
@@ -80,7 +80,7 @@ def test_every_query_and_rule_runs_on_real_data(database_url: str, tmp_path: Pat
 
         # The main dashboard renders with every panel drawn from data.
         overview = all_dashboards()["tgbot-overview.json"]
-        assert render(overview, url, start, end, tmp_path / "overview.png") == []
+        assert render(overview, url, start, end, workdir / "overview.png") == []
 
     sql = [q for q in all_queries() if q.language == "sql"]
     assert len(sql) >= 5
