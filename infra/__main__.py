@@ -1,1 +1,12 @@
 """Pulumi entry point (`main: infra/`): wiring only; the components live in infra/src/infra."""
+
+import pulumi
+
+from infra.config import parse
+from infra.program import deploy, exports, read_secrets
+
+_config = pulumi.Config()
+_stack_config = parse(pulumi.get_stack(), _config.get)
+deploy(_stack_config, read_secrets(_config))
+for _key, _value in exports(_stack_config).items():
+    pulumi.export(_key, _value)

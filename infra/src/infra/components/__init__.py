@@ -1,0 +1,1 @@
+"""One ComponentResource per layer; each takes a frozen ``<Name>Args`` dataclass."""

@@ -1,0 +1,131 @@
+"""The cluster layer: a kind cluster (pulumi-command), an existing kubeconfig context, or DOKS,
+and the one explicit Kubernetes provider every other layer uses, plus the namespaces.
+
+Adding EKS or GKE is one more entry in ``_KUBECONFIG_SOURCES``: a function that creates the
+cluster and returns its kubeconfig (``pulumi_eks.Cluster(...).kubeconfig_json``, or a GKE
+kubeconfig using ``gke-gcloud-auth-plugin``) and a ``clusterMode`` value in ``Pulumi.yaml``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_command import local
+
+from infra.components._resource import k8s_resource
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from infra.config import ClusterConfig
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    """What the cluster layer needs: its config and the namespace objects to create."""
+
+    config: ClusterConfig
+    namespaces: list[dict[str, Any]]
+    #: Locally built images to side-load into a kind cluster (``kind load docker-image``).
+    local_images: list[str] = field(default_factory=list)
+
+
+def _kind(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """Create a kind cluster and read its kubeconfig (needs Docker and the kind binary)."""
+    create = local.Command(
+        "kind-cluster",
+        create=f"kind create cluster --name {cfg.name} --image {cfg.kind_node_image} --wait 120s",
+        delete=f"kind delete cluster --name {cfg.name}",
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    kubeconfig = local.Command(
+        "kind-kubeconfig",
+        create=f"kind get kubeconfig --name {cfg.name}",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[create]),
+    )
+    return pulumi.Output.secret(kubeconfig.stdout)
+
+
+def _doks(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """Create a DigitalOcean Kubernetes cluster with an autoscaling node pool."""
+    # Imported here: only managed stacks need it, and it is slow to load. Its package __init__
+    # warns about deprecated modules we never use (DeprecationWarning at import time).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import pulumi_digitalocean as do
+
+    versions = do.get_kubernetes_versions(version_prefix=f"{cfg.k8s_version}.")
+    cluster = do.KubernetesCluster(
+        "doks",
+        name=cfg.name,
+        region=cfg.region,
+        version=versions.latest_version,
+        auto_upgrade=False,
+        node_pool=do.KubernetesClusterNodePoolArgs(
+            name=f"{cfg.name}-pool",
+            size=cfg.node_size,
+            auto_scale=True,
+            min_nodes=cfg.node_count_min,
+            max_nodes=cfg.node_count_max,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return pulumi.Output.secret(cluster.kube_configs[0].raw_config)
+
+
+_KUBECONFIG_SOURCES: dict[str, Callable[[ClusterConfig, pulumi.Resource], pulumi.Output[str]]] = {
+    "kind": _kind,
+    "doks": _doks,
+}
+
+
+class Cluster(pulumi.ComponentResource):
+    """The cluster, its provider (stable ``cluster_identifier``) and the namespaces."""
+
+    provider: k8s.Provider
+    namespaces: list[pulumi.Resource]
+    #: What workloads must wait for: the namespaces and, on kind, the side-loaded images.
+    ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("tgscale:k8s:Cluster", name, None, opts)
+        cfg = args.config
+        provider_args: dict[str, Any] = {
+            # A stable identity: a rotated kubeconfig (DOKS tokens expire) must not replace the
+            # provider and, with it, every object in the cluster.
+            "cluster_identifier": cfg.name,
+            "enable_server_side_apply": True,
+        }
+        source = _KUBECONFIG_SOURCES.get(cfg.mode)
+        if source is not None:
+            provider_args["kubeconfig"] = source(cfg, self)
+        elif cfg.kube_context:
+            provider_args["context"] = cfg.kube_context
+        self.provider = k8s.Provider(
+            "k8s", opts=pulumi.ResourceOptions(parent=self), **provider_args
+        )
+        self.namespaces = [
+            k8s_resource(
+                f"ns-{obj['metadata']['name']}",
+                obj,
+                pulumi.ResourceOptions(parent=self, provider=self.provider),
+            )
+            for obj in args.namespaces
+        ]
+        self.ready = [*self.namespaces]
+        if cfg.mode == "kind":
+            self.ready += [
+                local.Command(
+                    f"kind-load-{index}",
+                    create=f"kind load docker-image {image} --name {cfg.name}",
+                    # Re-run when the image reference changes (a new tag per build).
+                    triggers=[image],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=self.namespaces),
+                )
+                for index, image in enumerate(args.local_images)
+            ]
+        self.register_outputs({"cluster_name": cfg.name})

@@ -1,0 +1,172 @@
+"""The whole stack: builds the objects from the config and wires the layers in dependency order.
+
+``infra/__main__.py`` only calls :func:`read_secrets`, :func:`deploy` and exports; tests call
+:func:`deploy` under Pulumi mocks with each stack's configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from infra.components.autoscaling import Autoscaling, AutoscalingArgs
+from infra.components.bot_service import BotService, BotServiceArgs
+from infra.components.cluster import Cluster, ClusterArgs
+from infra.components.dashboards import Dashboards, DashboardsArgs
+from infra.components.database import Database, DatabaseArgs
+from infra.components.load_generator import LoadGenerator, LoadGeneratorArgs
+from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.manifests import autoscaling, build, platform
+
+if TYPE_CHECKING:
+    import pulumi
+
+    from infra.config import StackConfig
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secret config values, only ever as secret Outputs."""
+
+    bot_token: pulumi.Output[str]
+    webhook_secret: pulumi.Output[str]
+    db_password: pulumi.Output[str] | None = None
+    grafana_admin_password: pulumi.Output[str] | None = None
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The layers of a deployed stack (for exports and tests)."""
+
+    cluster: Cluster
+    monitoring: Monitoring
+    database: Database
+    bot: BotService
+    autoscaling: Autoscaling
+    load_generator: LoadGenerator | None
+    dashboards: Dashboards | None
+
+
+def read_secrets(config: pulumi.Config) -> Secrets:
+    """Read the secret keys with ``require_secret``/``get_secret`` (never plain ``get``)."""
+    return Secrets(
+        bot_token=config.require_secret("botToken"),
+        webhook_secret=config.require_secret("botWebhookSecret"),
+        db_password=config.get_secret("dbPassword"),
+        grafana_admin_password=config.get_secret("grafanaAdminPassword"),
+    )
+
+
+def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
+    """Create every layer of the stack.
+
+    Args:
+        cfg: The validated stack configuration.
+        secrets: The secret values as Pulumi secret Outputs.
+    """
+    objects = build(cfg, own_db_password=secrets.db_password is not None)
+    local_images = [cfg.bot.image]
+    if cfg.loadgen.enabled or cfg.loadgen.emulator:
+        local_images.append(cfg.loadgen.image)
+    cluster = Cluster(
+        "cluster",
+        ClusterArgs(
+            config=cfg.cluster,
+            namespaces=objects.namespaces,
+            # kind pulls nothing from the host's Docker: images built there are side-loaded.
+            local_images=local_images if cfg.cluster.mode == "kind" else [],
+        ),
+    )
+    provider, namespaces = cluster.provider, cluster.namespaces
+
+    monitoring = Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            provider=provider,
+            namespaces=namespaces,
+            kube_prometheus_stack=(
+                platform.kube_prometheus_stack(cfg) if cfg.monitoring.enabled else None
+            ),
+            metrics_server=platform.metrics_server(cfg),
+            grafana_admin_password=secrets.grafana_admin_password,
+        ),
+    )
+    database = Database(
+        "database",
+        DatabaseArgs(
+            provider=provider,
+            namespaces=namespaces,
+            operator_chart=platform.cloudnative_pg(cfg),
+            objects=objects.database,
+            monitoring_chart=monitoring.chart,
+            db_password=secrets.db_password,
+        ),
+    )
+    bot = BotService(
+        "bot",
+        BotServiceArgs(
+            provider=provider,
+            secret=objects.bot_secret,
+            migration_job=objects.migration_job,
+            objects=objects.bot,
+            set_webhook_job=objects.set_webhook_job,
+            bot_token=secrets.bot_token,
+            webhook_secret=secrets.webhook_secret,
+            database=database,
+            monitoring_chart=monitoring.chart,
+            namespaces=cluster.ready,
+        ),
+    )
+    scaler = Autoscaling(
+        "autoscaling",
+        AutoscalingArgs(
+            provider=provider,
+            objects=objects.autoscaling,
+            deployment=bot.deployment,
+            keda_chart=platform.keda(cfg),
+            vpa_chart=platform.vpa(cfg),
+            metrics_server=monitoring.metrics_server,
+            namespaces=namespaces,
+        ),
+    )
+    load_generator = None
+    if objects.loadgen:
+        load_generator = LoadGenerator(
+            "load-generator",
+            LoadGeneratorArgs(
+                provider=provider,
+                objects=objects.loadgen,
+                depends_on=[
+                    bot,
+                    *cluster.ready,
+                    *([monitoring.chart] if monitoring.chart else []),
+                ],
+            ),
+        )
+    dashboards = None
+    if objects.dashboards and monitoring.chart is not None:
+        dashboards = Dashboards(
+            "dashboards",
+            DashboardsArgs(
+                provider=provider,
+                objects=objects.dashboards,
+                monitoring_chart=monitoring.chart,
+                namespaces=namespaces,
+            ),
+        )
+    return Stack(cluster, monitoring, database, bot, scaler, load_generator, dashboards)
+
+
+def exports(cfg: StackConfig) -> dict[str, str]:
+    """Plain, non-secret facts a user needs after ``pulumi up`` (no kubeconfig, no secrets)."""
+    out = {
+        "namespace": cfg.namespace,
+        "autoscaler": cfg.autoscaling.mode,
+        "bot_service": f"tgbot.{cfg.namespace}.svc",
+    }
+    if cfg.monitoring.enabled:
+        out["prometheus_url"] = autoscaling.prometheus_url(cfg)
+        out["grafana_service"] = f"{cfg.monitoring.release}-grafana.{cfg.monitoring.namespace}.svc"
+    if cfg.bot.webhook_url:
+        out["webhook_url"] = cfg.bot.webhook_url
+    return out
