@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dashboards import all_dashboards, rules
+from dashboards.__main__ import main
 from dashboards.driver import Driver, Stage
 from dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 from dashboards.preview import render
@@ -124,6 +125,11 @@ def test_preview_draws_the_load_test_dashboard_from_prometheus(webhook: str, wor
         out = workdir / "preview.png"
         model = all_dashboards()["tgbot-load-test.json"]
         empty = render(model, url, start, datetime.now(UTC), out)
+        cli_out = workdir / "cli.png"
+        argv = ["preview", "--prometheus", url, "--out", str(cli_out), "--dashboard"]
+        argv += ["tgbot-load-test", "--start", start.isoformat()]
+        assert main(argv) == 0
+    assert cli_out.read_bytes().startswith(b"\x89PNG")
     assert out.read_bytes().startswith(b"\x89PNG")
     assert "Offered vs achieved rate" not in empty
     assert "Delivery lag p50 / p95 / p99" not in empty

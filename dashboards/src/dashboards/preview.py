@@ -184,8 +184,9 @@ def main(args: argparse.Namespace) -> int:
     """Render the preview PNG; returns the exit code (2 when the local stack cannot start)."""
     model = all_dashboards()[f"{args.dashboard}.json"]
     if args.prometheus:
-        end = datetime.now(UTC)
-        empty = render(model, args.prometheus, end - timedelta(minutes=args.minutes), end, args.out)
+        end = args.end or datetime.now(UTC)
+        start = args.start or end - timedelta(minutes=args.minutes)
+        empty = render(model, args.prometheus, start, end, args.out)
     else:
         try:
             with local_run(args.duration) as (url, start, end):
@@ -199,10 +200,18 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _utc(text: str) -> datetime:
+    """An ISO 8601 time; naive times are taken as UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``preview`` command's options."""
     parser.add_argument("--prometheus", help="Prometheus base URL (default: start a local stack)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="PNG path")
     parser.add_argument("--minutes", type=float, default=15, help="window with --prometheus")
+    parser.add_argument("--start", type=_utc, help="window start, ISO 8601 (with --prometheus)")
+    parser.add_argument("--end", type=_utc, help="window end, ISO 8601 (default: now)")
     parser.add_argument("--duration", type=float, default=60, help="load seconds (local stack)")
     parser.add_argument("--dashboard", default=MAIN_UID, help="dashboard uid to draw")
