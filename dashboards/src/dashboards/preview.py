@@ -13,6 +13,7 @@ import math
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -160,6 +161,9 @@ def local_run(duration: float) -> Iterator[tuple[str, datetime, datetime]]:
         database_url = os.environ.get("DATABASE_URL")
         if not database_url:
             # Embedded PostgreSQL (the dev group's pgserver wheel), only for a standalone preview.
+            # Without XDG_RUNTIME_DIR (root shells, CI) platformdirs warns and falls back to
+            # /tmp/runtime-<uid>, which suits a throwaway server.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
             from pgserver.postgres_server import get_server
 
             server = get_server(workdir / "pg", cleanup_mode="stop")
