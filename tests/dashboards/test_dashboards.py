@@ -7,6 +7,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.plugins import register_default_plugins
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from dashboards import BUILDERS, all_dashboards, all_rule_groups, build
 from dashboards.__main__ import main
@@ -130,3 +133,14 @@ def test_build_command_writes_every_file(
         assert (tmp_path / "dashboards" / f"{uid}.json").is_file()
         assert f"{uid}.json" in written
     assert (tmp_path / build.RULES_FILE).is_file()
+
+
+@pytest.mark.parametrize("name", sorted(f"{uid}.json" for uid in EXPECTED_UIDS))
+def test_json_round_trips_through_the_sdk_models(name: str) -> None:
+    """What we write parses back into Grafana's dashboard model with every panel and target."""
+    register_default_plugins()
+    model = all_dashboards()[name]
+    back = json.loads(JSONEncoder(sort_keys=True).encode(Dashboard.from_json(model)))
+    assert back["uid"] == model["uid"]
+    assert [p["title"] for p in back["panels"]] == [p["title"] for p in model["panels"]]
+    assert [t for _, t in targets(back)] == [t for _, t in targets(model)]
