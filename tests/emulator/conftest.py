@@ -3,7 +3,6 @@ and the Bot API spec (``api.json``) that conformance tests read at run time."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -61,15 +60,3 @@ def spec() -> dict[str, Any]:
         )
     data: dict[str, Any] = json.loads(SPEC_PATH.read_text())
     return data
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fresh_event_loop_policy_afterwards() -> Iterator[None]:
-    """Leave the process's asyncio state as we found it.
-
-    pytest-asyncio ends each test with ``set_event_loop(None)``, after which
-    ``asyncio.get_event_loop()`` raises in the main thread; code that runs later in the same
-    process and relies on an implicit loop (Pulumi's test mocks) would then fail.
-    """
-    yield
-    asyncio.set_event_loop_policy(None)

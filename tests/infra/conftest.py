@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
@@ -9,6 +10,26 @@ from infra_harness import CASES, ProgramRun, cached_run, stack_config
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
+
+
+@pytest.fixture(scope="session")
+def _pulumi_loop() -> asyncio.AbstractEventLoop:
+    """One event loop for every Pulumi mock run of the session (runs are cached across tests).
+
+    It is left open: the mocked engine leaves transports on it that closing would report as
+    unraisable ResourceWarnings; the process ends right after the session anyway.
+    """
+    return asyncio.new_event_loop()
+
+
+@pytest.fixture(autouse=True)
+def _implicit_event_loop(_pulumi_loop: asyncio.AbstractEventLoop) -> None:
+    """Give Pulumi's mocks the implicit main-thread event loop they rely on.
+
+    Pulumi's test runtime calls ``asyncio.get_event_loop()``. pytest-asyncio ends each async
+    test elsewhere in the session with ``set_event_loop(None)``, after which that call raises.
+    """
+    asyncio.set_event_loop(_pulumi_loop)
 
 
 @pytest.fixture(params=CASES, ids=[case[0] for case in CASES])
