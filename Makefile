@@ -37,7 +37,7 @@ hadolint: ## Lint the bot's Dockerfile
 	$(RUN) hadolint bot/Dockerfile
 
 bench-bot: setup ## Benchmark our bot against PTB baselines
-	$(RUN) python -m bot.bench
+	$(RUN) python bot/bench/bench_bot.py
 
 bench-loadgen: setup ## Benchmark the telegram delivery model against plain FastHttpUser
 	$(RUN) python -m loadtest bench

@@ -8,6 +8,7 @@ creates a fresh database for that test.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +42,11 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         return
     import pgserver  # the embedded server is only needed when no DATABASE_URL is given
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    # Not under pytest's basetemp: every new pytest session (other engineers', CI's) resets
+    # /tmp/pytest-of-<user> to 0700, which locks out the `pgserver` system user that runs
+    # postgres when we are root, and postgres then PANICs mid-run.
+    pgdata = Path(tempfile.mkdtemp(prefix="tgscale-pg-"))
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
     try:
         yield server.get_uri()
     finally:

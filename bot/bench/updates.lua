@@ -1,0 +1,27 @@
+-- wrk script: realistic Telegram text-message updates, one unique update_id per request,
+-- spread over many private chats (so the 1 msg/s per-chat limit is not what is measured).
+-- Environment: BENCH_SECRET (webhook secret), BENCH_UPDATE_BASE (first update_id).
+local counter = tonumber(os.getenv("BENCH_UPDATE_BASE") or "1")
+local secret = os.getenv("BENCH_SECRET") or ""
+local texts = {
+  "hello there", "what is the weather like today?", "ok", "thanks a lot!",
+  "can you remind me about the meeting tomorrow at 10?", "lol", "see you later",
+  "I sent the photo yesterday, did you get it?",
+}
+math.randomseed(counter)
+
+request = function()
+  counter = counter + 1
+  local user = 100000 + math.random(1, 5000000)
+  local text = texts[(counter % #texts) + 1]
+  local body = string.format(
+    '{"update_id":%d,"message":{"message_id":%d,"from":{"id":%d,"is_bot":false,' ..
+    '"first_name":"User%d","username":"user%d","language_code":"en"},' ..
+    '"chat":{"id":%d,"first_name":"User%d","username":"user%d","type":"private"},' ..
+    '"date":%d,"text":"%s"}}',
+    counter, counter % 100000 + 1, user, user, user, user, user, user, os.time(), text)
+  return wrk.format("POST", nil, {
+    ["Content-Type"] = "application/json",
+    ["X-Telegram-Bot-Api-Secret-Token"] = secret,
+  }, body)
+end

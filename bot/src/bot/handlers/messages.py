@@ -1,0 +1,67 @@
+"""Message handlers: text (a note when one is awaited), photos, and edited messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.handlers._reply import reply_text
+from bot.handlers.commands import AWAITING_NOTE
+from bot.imaging import process_image
+
+if TYPE_CHECKING:
+    from telegram import Update
+
+    from bot.unit import BotContext
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Count the message; store it as a note when ``/note`` asked for one."""
+    message = update.message
+    if message is None or message.text is None:
+        return
+    user_id = message.from_user.id if message.from_user else message.chat_id
+    unit, store = context.unit, context.unit.store
+    await store.count_message(user_id=user_id)
+    if unit.conversation == AWAITING_NOTE:
+        note_id = await store.add_note(
+            chat_id=message.chat_id,
+            user_id=user_id,
+            message_id=message.message_id,
+            text=message.text,
+        )
+        await store.set_conversation(chat_id=message.chat_id, user_id=user_id, state=None)
+        reply_text(context, message, f"Saved note #{note_id}.")
+    else:
+        reply_text(context, message, f"Got it ({len(message.text)} characters).")
+
+
+async def on_photo(update: Update, context: BotContext) -> None:
+    """Download the largest size through getFile and run the image-processing step."""
+    message = update.message
+    if message is None or not message.photo:
+        return
+    largest = message.photo[-1]
+    file = await context.bot.get_file(largest.file_id)
+    data = bytes(await file.download_as_bytearray())
+    facts = await process_image(largest.file_id, data)
+    await context.unit.store.record_photo(
+        update_id=update.update_id,
+        user_id=message.from_user.id if message.from_user else None,
+        chat_id=message.chat_id,
+        facts=facts,
+    )
+    reply_text(
+        context,
+        message,
+        f"Photo received: {facts.format}, {facts.size_bytes} bytes, sha256 {facts.sha256[:12]}.",
+    )
+
+
+async def on_edited_message(update: Update, context: BotContext) -> None:
+    """Apply an edit to the note the original message created (no reply: nothing new to say)."""
+    message = update.edited_message
+    if message is None or message.text is None:
+        return
+    await context.unit.store.edit_note(
+        chat_id=message.chat_id, message_id=message.message_id, text=message.text
+    )

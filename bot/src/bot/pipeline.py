@@ -1,0 +1,261 @@
+"""One delivery, start to answer: parse, claim the update_id, run handlers, send, commit.
+
+Everything an update changes, its ``update_id`` and the record of what was sent for it are
+committed in one transaction; the webhook answers 2xx only after that commit. A transient
+failure rolls everything back and answers 503 with ``Retry-After`` so Telegram redelivers.
+A payload that can never succeed is dead-lettered and answered 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import psycopg
+from psycopg_pool import PoolClosed, PoolTimeout
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter
+
+from bot.botapi import BotApiError, RetryAfterError, TransientApiError
+from bot.logs import chat_id_var, update_id_var
+from bot.repo import Repo, SentRecord
+from bot.unit import UpdateUnit, current_unit
+from bot_contract.metrics import Outcome
+from bot_contract.updates import UpdateType, update_kind
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
+
+    from bot.app import PTBApplication
+    from bot.botapi import BotApi
+    from bot.metrics import Metrics
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Exceptions that mean "try again later": the database, the pool, the Bot API, a timeout.
+TRANSIENT = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    PoolTimeout,
+    PoolClosed,
+    TransientApiError,
+    NetworkError,  # PTB's transport (getFile, downloads), TimedOut included
+    RetryAfter,  # a 429 on a call made through PTB
+    TimeoutError,
+)
+#: Update kinds that get a message reply in their chat (so a rate slot is reserved up front).
+_REPLYING = frozenset({UpdateType.TEXT, UpdateType.COMMAND, UpdateType.PHOTO})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How the webhook answers one delivery."""
+
+    status: int
+    outcome: Outcome
+    update_type: str = "other"
+    retry_after: int | None = None
+
+
+class Throttled(Exception):
+    """The chat's next send slot is further away than we are willing to wait."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"next send slot in {delay:.1f}s")
+        self.delay = delay
+
+
+class Pipeline:
+    """Processes deliveries for one process (shared by all its requests)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: AsyncConnectionPool[Any],
+        application: PTBApplication,
+        api: BotApi,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.application = application
+        self.api = api
+        self.metrics = metrics
+        self._test_delay = settings.test_handler_delay_ms / 1000
+
+    # --- entry point ---------------------------------------------------------------------------
+    async def handle(self, body: bytes) -> Answer:
+        """Process one webhook body and say how to answer it (never raises)."""
+        started = time.perf_counter()
+        answer = await self._handle(body)
+        self.metrics.updates.labels(answer.update_type, answer.outcome.value).inc()
+        self.metrics.update_duration.labels(answer.update_type).observe(
+            time.perf_counter() - started
+        )
+        if answer.outcome is Outcome.DUPLICATE:
+            self.metrics.duplicates.labels(answer.update_type).inc()
+        return answer
+
+    async def _handle(self, body: bytes) -> Answer:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return await self._dead_letter("invalid_json", body, None, "other")
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            return await self._dead_letter("not_an_update", body, None, "other")
+        if not 0 <= data["update_id"] < 2**63:  # a PostgreSQL bigint
+            return await self._dead_letter("not_an_update", body, None, "other")
+        update_id: int = data["update_id"]
+        kind = update_kind(data)
+        label = kind.value if kind else "other"
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except Exception as exc:  # PTB raises many types for malformed objects
+            return await self._dead_letter("not_an_update", body, update_id, label, repr(exc))
+        chat = update.effective_chat
+        chat_id = chat.id if chat else None
+        update_id_var.set(update_id)
+        chat_id_var.set(chat_id)
+        try:
+            async with asyncio.timeout(self.settings.handler_timeout_s):
+                return await self._process(update, label, kind, chat)
+        except RetryAfterError as exc:
+            await self._penalize(chat_id, exc.retry_after)
+            return self._retry(label, exc.retry_after, exc)
+        except Throttled as exc:
+            return self._retry(label, exc.delay, exc)
+        except TRANSIENT as exc:
+            return self._retry(label, self.settings.retry_after_s, exc)
+        except Exception as exc:
+            log.exception("handler failed; dead-lettering the update")
+            return await self._dead_letter("handler_error", body, update_id, label, repr(exc))
+
+    # --- the transaction -----------------------------------------------------------------------
+    async def _process(
+        self, update: Update, label: str, kind: UpdateType | None, chat: Any
+    ) -> Answer:
+        update_id = update.update_id
+        chat_id = chat.id if chat is not None else None
+        replying = kind in _REPLYING and chat is not None
+        async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
+            repo = Repo(conn)
+            if replying and self.settings.rate_global_per_s > 0:
+                # The fleet-wide budget is one hot row: reserve it in its own statement, so
+                # no transaction keeps it locked.
+                await self._wait_for_slot(repo, ["global"], [1 / self.settings.rate_global_per_s])
+            keys, intervals = self._keys(chat.id, chat.type) if replying else ([], [])
+            user = update.effective_user
+            claim = await repo.begin_and_claim(
+                update_id, label, chat_id, user.id if user else None, keys, intervals
+            )
+            try:
+                if not claim.claimed:
+                    await repo.rollback()
+                    return Answer(200, Outcome.DUPLICATE, label)
+                await self._sleep_until(claim.delay)
+                unit = UpdateUnit(update_id, repo, conversation=claim.conversation)
+                token = current_unit.set(unit)
+                try:
+                    if self._test_delay:
+                        await asyncio.sleep(self._test_delay)
+                    await self.application.process_update(update)
+                finally:
+                    current_unit.reset(token)
+                if unit.error is not None:
+                    raise unit.error
+                sent = []
+                reserved = chat_id if replying else None
+                for seq, reply in enumerate(unit.replies):
+                    if reply.chat_id is not None and reply.chat_id != reserved:
+                        kind_ = "group" if reply.chat_id < 0 else "private"
+                        await self._wait_for_slot(repo, *self._keys(reply.chat_id, kind_))
+                    reserved = None  # one reservation covers one message
+                    sent.append(await self._send(seq, reply.method, reply.params, reply.chat_id))
+                await repo.commit(update_id, sent)
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    await repo.rollback()
+                raise
+        return Answer(200, Outcome.HANDLED if unit.handled else Outcome.UNHANDLED, label)
+
+    async def _send(
+        self, seq: int, method: str, params: dict[str, Any], chat_id: int | None
+    ) -> SentRecord:
+        try:
+            result = await self.api.call(method, params)
+        except BotApiError as exc:
+            # Refused for good (blocked, chat gone, bad request): keep the update's effects and
+            # record the refusal; retrying would fail the same way.
+            log.warning(
+                "Bot API refused %s: %s", method, exc.description, extra={"status": exc.status}
+            )
+            return SentRecord(seq, method, chat_id, None, f"{exc.status} {exc.description}")
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        return SentRecord(seq, method, chat_id, message_id)
+
+    # --- rate limits ---------------------------------------------------------------------------
+    def _keys(self, chat_id: int, chat_type: str) -> tuple[list[str], list[float]]:
+        """The per-chat and per-group keys (the global one is reserved on its own)."""
+        s = self.settings
+        keys: list[str] = []
+        intervals: list[float] = []
+        if s.rate_chat_interval_s > 0:
+            keys.append(f"chat:{chat_id}")
+            intervals.append(s.rate_chat_interval_s)
+        if chat_type in ("group", "supergroup") and s.rate_group_interval_s > 0:
+            keys.append(f"group:{chat_id}")
+            intervals.append(s.rate_group_interval_s)
+        return keys, intervals
+
+    async def _wait_for_slot(self, repo: Repo, keys: list[str], intervals: list[float]) -> None:
+        if keys:
+            await self._sleep_until((await repo.reserve_slot(keys, intervals)).delay)
+
+    async def _sleep_until(self, delay: float) -> None:
+        if delay > self.settings.rate_max_wait_s:
+            raise Throttled(delay)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _penalize(self, chat_id: int | None, retry_after: float) -> None:
+        """Tell every replica about a 429: push the chat's (or the global) slot out."""
+        try:
+            async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
+                await Repo(conn).penalize(f"chat:{chat_id}" if chat_id else "global", retry_after)
+        except TRANSIENT:
+            log.warning("could not record a 429 penalty")
+
+    # --- answers -------------------------------------------------------------------------------
+    def _retry(self, label: str, seconds: float, exc: BaseException) -> Answer:
+        log.warning("transient failure, asking for a redelivery: %s", type(exc).__name__)
+        retry = max(1, min(3600, math.ceil(seconds)))
+        return Answer(503, Outcome.RETRY, label, retry)
+
+    async def _dead_letter(
+        self, reason: str, body: bytes, update_id: int | None, label: str, detail: str | None = None
+    ) -> Answer:
+        try:
+            async with (
+                self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn,
+                conn.transaction(),
+            ):
+                repo = Repo(conn)
+                if update_id is not None and not await repo.claim_update(update_id, label, None):
+                    return Answer(200, Outcome.DUPLICATE, label)
+                await repo.dead_letter(reason, body, update_id, detail)
+        except TRANSIENT as exc:
+            return self._retry(label, self.settings.retry_after_s, exc)
+        except psycopg.Error:
+            # Even the dead letter was refused (e.g. a value PostgreSQL cannot store): a client
+            # error must still not become a 5xx, so log it and acknowledge.
+            log.exception("could not store a dead letter (%s)", reason)
+        self.metrics.dead_letters.labels(reason).inc()
+        log.warning("dead-lettered a delivery: %s", reason)
+        return Answer(200, Outcome.DEAD_LETTER, label)

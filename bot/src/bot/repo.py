@@ -1,0 +1,409 @@
+"""The only module that speaks SQL: queries on one psycopg connection, and the migration runner.
+
+:class:`Repo` is bound to one connection (inside the update's transaction when the pipeline
+uses it) and implements :class:`bot.unit.Store` for the handlers. Clock-dependent logic (rate
+slots) uses the database clock, so replicas with skewed clocks still agree.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from psycopg import AsyncClientCursor, AsyncCursor
+from psycopg.pq import TransactionStatus
+
+from bot.unit import Note, PhotoFacts
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from psycopg import AsyncConnection
+
+log = logging.getLogger(__name__)
+
+#: Key of the advisory lock that serialises migrations (any constant the schema owns).
+MIGRATION_LOCK_KEY = 0x7467_6270  # "tgbp"
+#: Key of the advisory lock that lets one replica at a time prune.
+PRUNE_LOCK_KEY = 0x7467_7072
+
+_NOW = "extract(epoch FROM statement_timestamp())"
+_RESERVE = """
+INSERT INTO rate_slots AS r (key, last_at, interval_s)
+SELECT k, extract(epoch FROM statement_timestamp()), i
+FROM unnest(%(keys)s::text[], %(intervals)s::float8[]) AS t(k, i)
+ON CONFLICT (key) DO UPDATE
+SET last_at = greatest(r.last_at + excluded.interval_s, excluded.last_at),
+    interval_s = excluded.interval_s
+RETURNING r.last_at - extract(epoch FROM statement_timestamp())
+"""
+
+
+_BEGIN_CLAIM = """
+BEGIN;
+WITH claim AS (
+    INSERT INTO processed_updates (update_id, update_type, chat_id)
+    VALUES (%(update_id)s, %(update_type)s, %(chat_id)s)
+    ON CONFLICT (update_id) DO NOTHING RETURNING 1
+), slot AS (
+    INSERT INTO rate_slots AS r (key, last_at, interval_s)
+    SELECT k, extract(epoch FROM statement_timestamp()), i
+    FROM unnest(%(keys)s::text[], %(intervals)s::float8[]) AS t(k, i)
+    WHERE EXISTS (SELECT FROM claim)
+    ON CONFLICT (key) DO UPDATE
+    SET last_at = greatest(r.last_at + excluded.interval_s, excluded.last_at),
+        interval_s = excluded.interval_s
+    RETURNING r.last_at - extract(epoch FROM statement_timestamp()) AS delay
+)
+SELECT (SELECT count(*) FROM claim), (SELECT coalesce(max(delay), 0) FROM slot),
+       (SELECT state FROM conversations WHERE chat_id = %(chat_id)s AND user_id = %(user_id)s)
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What opening an update's transaction found out."""
+
+    claimed: bool  # False: a duplicate, the id is committed already
+    delay: float  # seconds until the reserved send slot
+    conversation: str | None  # the (chat, user) conversation state, read in the same trip
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    """A Bot API call made for an update (``error`` when refused for good)."""
+
+    seq: int
+    method: str
+    chat_id: int | None
+    message_id: int | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A reserved send slot: wait ``delay`` seconds (database clock) before sending."""
+
+    delay: float
+
+
+class Repo:
+    """Queries bound to one connection."""
+
+    def __init__(self, conn: AsyncConnection[tuple[object, ...]]) -> None:
+        self.conn = conn
+        self._client = AsyncClientCursor(conn)  # client-side binding: several statements, one trip
+        self._deferred: list[str] = []
+
+    def _defer(self, sql: str, params: Sequence[object] | dict[str, object]) -> None:
+        """Queue a write whose result nobody needs; it travels with the next statement."""
+        self._deferred.append(self._client.mogrify(sql, params))
+
+    async def _run(
+        self, sql: str, params: Sequence[object] | dict[str, object] | None = None
+    ) -> AsyncCursor[tuple[object, ...]]:
+        """Execute ``sql`` after the queued writes, in the same round trip (read-your-writes)."""
+        if not self._deferred:
+            return await self.conn.execute(sql, params)
+        statements = [*self._deferred, self._client.mogrify(sql, params)]
+        self._deferred.clear()
+        cur = AsyncClientCursor(self.conn)
+        await cur.execute("; ".join(statements))
+        while cur.nextset():  # the last result is the one asked for
+            pass
+        return cur
+
+    # --- exactly-once bookkeeping ------------------------------------------------------------
+    async def begin_and_claim(
+        self,
+        update_id: int,
+        update_type: str,
+        chat_id: int | None,
+        user_id: int | None = None,
+        keys: Sequence[str] = (),
+        intervals: Sequence[float] = (),
+    ) -> Claim:
+        """Open the update's transaction, claim its id and reserve its send slot: one round trip.
+
+        It also reads the (chat, user) conversation state. ``claimed`` is False for a
+        duplicate (the id is committed already; a concurrent delivery blocks on the unique
+        key until the first one ends).
+        The slot rows of ``keys`` stay locked until the transaction ends, which serialises
+        sends to one chat across replicas. The caller must end the transaction with
+        :meth:`commit` or :meth:`rollback`.
+        """
+        # Client-side binding sends BEGIN and the statement in one simple query.
+        self._deferred.clear()
+        cur = AsyncClientCursor(self.conn)
+        params = {"update_id": update_id, "update_type": update_type, "chat_id": chat_id,
+                  "user_id": user_id, "keys": list(keys), "intervals": list(intervals)}  # fmt: skip
+        await cur.execute(_BEGIN_CLAIM, params)
+        cur.nextset()
+        row = await cur.fetchone()
+        if row is None:  # pragma: no cover (the SELECT always returns one row)
+            return Claim(False, 0.0, None)
+        claimed, delay, state = row
+        conversation = state if isinstance(state, str) else None
+        return Claim(bool(claimed), max(float(delay), 0.0), conversation)  # type: ignore[arg-type]
+
+    async def commit(self, update_id: int, sent: Sequence[SentRecord] = ()) -> None:
+        """Send the queued writes, record what was sent and commit: one round trip."""
+        statements = self._deferred
+        self._deferred = []
+        if sent:
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(sent))
+            values = [
+                v
+                for r in sent
+                for v in (update_id, r.seq, r.method, r.chat_id, r.message_id, r.error)
+            ]
+            insert = (
+                "INSERT INTO sent_replies (update_id, seq, method, chat_id, sent_message_id, error)"  # noqa: S608 (placeholders only)
+                f" VALUES {rows}"
+            )
+            statements.append(self._client.mogrify(insert, values))
+        statements.append("COMMIT")
+        await AsyncClientCursor(self.conn).execute("; ".join(statements))
+
+    async def rollback(self) -> None:
+        """End the update's transaction without any of its effects (if one is open)."""
+        self._deferred.clear()
+        if self.conn.info.transaction_status != TransactionStatus.IDLE and not self.conn.closed:
+            await self.conn.execute("ROLLBACK")
+
+    async def claim_update(self, update_id: int, update_type: str, chat_id: int | None) -> bool:
+        """Insert the update's id; False if it is already committed (a duplicate delivery).
+
+        A concurrent delivery of the same id blocks on the unique key until the first
+        transaction ends, then sees the conflict: exactly one of them gets True.
+        """
+        cur = await self.conn.execute(
+            "INSERT INTO processed_updates (update_id, update_type, chat_id)"
+            " VALUES (%s, %s, %s) ON CONFLICT (update_id) DO NOTHING RETURNING 1",
+            (update_id, update_type, chat_id),
+        )
+        return await cur.fetchone() is not None
+
+    async def record_sent(
+        self,
+        update_id: int,
+        seq: int,
+        method: str,
+        chat_id: int | None,
+        message_id: int | None,
+        error: str | None = None,
+    ) -> None:
+        """Record a Bot API call made for this update (``error``: refused for good)."""
+        await self.conn.execute(
+            "INSERT INTO sent_replies (update_id, seq, method, chat_id, sent_message_id, error)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (update_id, seq, method, chat_id, message_id, error),
+        )
+
+    async def dead_letter(
+        self, reason: str, body: bytes, update_id: int | None = None, detail: str | None = None
+    ) -> None:
+        """Keep a payload that can never be processed, with the reason."""
+        await self.conn.execute(
+            "INSERT INTO dead_letters (reason, update_id, detail, body) VALUES (%s, %s, %s, %s)",
+            (reason, update_id, detail, body),
+        )
+
+    async def reserve_slot(self, keys: Sequence[str], intervals: Sequence[float]) -> Slot:
+        """Reserve the next send slot on every key (e.g. chat, group, global) at once.
+
+        Each key's slots are ``interval`` apart across the whole fleet: the row's ``last_at``
+        moves forward atomically, so two replicas never get the same slot. Keys are always
+        passed in the same scope order, so concurrent reservations cannot deadlock.
+        """
+        cur = await self.conn.execute(_RESERVE, {"keys": list(keys), "intervals": list(intervals)})
+        rows = await cur.fetchall()
+        delay = max((float(d) for (d,) in rows), default=0.0)  # type: ignore[arg-type]
+        return Slot(max(delay, 0.0))
+
+    async def penalize(self, key: str, seconds: float) -> None:
+        """Push a key's next slot out by a 429's ``retry_after``, for every replica."""
+        await self.conn.execute(
+            "INSERT INTO rate_slots AS r (key, last_at, interval_s)"  # noqa: S608 (constant)
+            f" VALUES (%(k)s, {_NOW} + %(s)s, 0) ON CONFLICT (key) DO UPDATE"
+            " SET last_at = greatest(r.last_at, excluded.last_at - r.interval_s)",
+            {"k": key, "s": seconds},
+        )
+
+    async def ping(self) -> None:
+        """Round trip to the database (readiness)."""
+        await self.conn.execute("SELECT 1")
+
+    async def prune(self, retention_s: float, batch: int = 10_000) -> int:
+        """Delete dedupe keys and sent records older than ``retention_s``, and stale rate slots.
+
+        Only one replica prunes at a time (a transaction-level advisory lock); the others skip.
+        Returns the number of rows deleted (0 when another replica holds the lock).
+        """
+        async with self.conn.transaction():
+            cur = await self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (PRUNE_LOCK_KEY,))
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                return 0
+            deleted = 0
+            for table, column in (
+                ("processed_updates", "processed_at"),
+                ("sent_replies", "sent_at"),
+            ):
+                cur = await self.conn.execute(
+                    f"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table}"  # noqa: S608 (fixed names)
+                    f" WHERE {column} < now() - make_interval(secs => %s) LIMIT %s)",
+                    (retention_s, batch),
+                )
+                deleted += cur.rowcount
+            cur = await self.conn.execute(
+                f"DELETE FROM rate_slots WHERE last_at < {_NOW} - 3600"  # noqa: S608 (constant)
+            )
+            return deleted + cur.rowcount
+
+    # --- Store (the handlers' view) ----------------------------------------------------------
+    async def register_user(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        first_name: str,
+        username: str | None,
+        language_code: str | None,
+    ) -> bool:
+        """Insert or refresh a user; True when the user is new."""
+        cur = await self._run(
+            "INSERT INTO users AS u (user_id, chat_id, first_name, username, language_code,"
+            " last_seen_at) VALUES (%s, %s, %s, %s, %s, now())"
+            " ON CONFLICT (user_id) DO UPDATE SET chat_id = excluded.chat_id,"
+            " first_name = excluded.first_name, username = excluded.username,"
+            " language_code = excluded.language_code, last_seen_at = now()"
+            " RETURNING (xmax = 0)",
+            (user_id, chat_id, first_name, username, language_code),
+        )
+        row = await cur.fetchone()
+        return bool(row and row[0])
+
+    async def set_conversation(self, *, chat_id: int, user_id: int, state: str | None) -> None:
+        """Set (or with ``None`` clear) the conversation state of a user in a chat (deferred)."""
+        if state is None:
+            self._defer(
+                "DELETE FROM conversations WHERE chat_id = %s AND user_id = %s", (chat_id, user_id)
+            )
+            return
+        self._defer(
+            "INSERT INTO conversations (chat_id, user_id, state) VALUES (%s, %s, %s)"
+            " ON CONFLICT (chat_id, user_id) DO UPDATE SET state = excluded.state,"
+            " updated_at = now()",
+            (chat_id, user_id, state),
+        )
+
+    async def count_message(self, *, user_id: int) -> None:
+        """Count a message on the user (deferred)."""
+        self._defer(
+            "UPDATE users SET messages = messages + 1, last_seen_at = now() WHERE user_id = %s",
+            (user_id,),
+        )
+
+    async def add_note(self, *, chat_id: int, user_id: int, message_id: int, text: str) -> int:
+        """Store a note and return its id."""
+        cur = await self._run(
+            "INSERT INTO notes (user_id, chat_id, message_id, text) VALUES (%s, %s, %s, %s)"
+            " RETURNING note_id",
+            (user_id, chat_id, message_id, text),
+        )
+        row = await cur.fetchone()
+        assert row is not None  # noqa: S101 (INSERT ... RETURNING always returns the row)
+        return int(row[0])  # type: ignore[call-overload,no-any-return]
+
+    async def list_notes(self, *, user_id: int, limit: int) -> Sequence[Note]:
+        """The user's latest notes, newest first."""
+        cur = await self._run(
+            "SELECT note_id, text FROM notes WHERE user_id = %s ORDER BY note_id DESC LIMIT %s",
+            (user_id, limit),
+        )
+        return [Note(int(i), str(t)) for i, t in await cur.fetchall()]  # type: ignore[call-overload]
+
+    async def delete_note(self, *, user_id: int, note_id: int) -> bool:
+        """Delete one of the user's notes; False when it was not there."""
+        cur = await self._run(
+            "DELETE FROM notes WHERE user_id = %s AND note_id = %s", (user_id, note_id)
+        )
+        return cur.rowcount > 0
+
+    async def edit_note(self, *, chat_id: int, message_id: int, text: str) -> bool:
+        """Apply an edited message to the note it created; False when it was no note."""
+        cur = await self._run(
+            "UPDATE notes SET text = %s, edited_at = now() WHERE chat_id = %s AND message_id = %s",
+            (text, chat_id, message_id),
+        )
+        return cur.rowcount > 0
+
+    async def record_photo(
+        self, *, update_id: int, user_id: int | None, chat_id: int, facts: PhotoFacts
+    ) -> None:
+        """Store the facts about a received photo (deferred)."""
+        self._defer(
+            "INSERT INTO photos (update_id, user_id, chat_id, file_id, size_bytes, sha256, format)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                update_id,
+                user_id,
+                chat_id,
+                facts.file_id,
+                facts.size_bytes,
+                facts.sha256,
+                facts.format,
+            ),
+        )
+
+    async def set_blocked(self, *, user_id: int, chat_id: int, blocked: bool) -> None:  # noqa: ARG002
+        """Record that the user blocked (or unblocked) the bot (deferred)."""
+        self._defer(
+            "UPDATE users SET blocked = %s, blocked_changed_at = now() WHERE user_id = %s",
+            (blocked, user_id),
+        )
+
+
+# --- migrations ------------------------------------------------------------------------------
+def migration_files() -> list[tuple[int, str, str]]:
+    """The packaged migrations as (version, name, sql), in version order."""
+    folder = resources.files("bot") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(conn: AsyncConnection[tuple[object, ...]]) -> list[str]:
+    """Apply the pending migrations, each in its own transaction; return the names applied.
+
+    A session-level advisory lock makes concurrent runs (several replicas starting at once)
+    wait for each other; the second run then finds nothing to do. Idempotent.
+    """
+    applied: list[str] = []
+    await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+            " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cur = await conn.execute("SELECT version FROM schema_migrations")
+        done = {int(v) for (v,) in await cur.fetchall()}  # type: ignore[call-overload]
+        for version, name, sql in migration_files():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql.encode())
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
+                )
+            log.info("applied migration %s", name)
+            applied.append(name)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+    return applied

@@ -1,0 +1,85 @@
+"""The command line: set-webhook against the Bot API stub, usage and configuration errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import pytest
+
+from bot import cli
+from tests.bot.conftest import SECRET, subprocess_env
+
+
+@pytest.fixture
+def bot_env(monkeypatch, db, stub):
+    for key, value in subprocess_env(db, stub.url, 0).items():
+        monkeypatch.setenv(key, value)
+    # cli.main configures the root logger for JSON on stderr; give pytest its handlers back.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+async def test_set_webhook_sends_url_secret_and_limits(bot_env, stub, capsys):
+    argv = [
+        "set-webhook",
+        "--url",
+        "https://bot.example.test/telegram/webhook",
+        "--max-connections",
+        "80",
+        "--allowed-updates",
+        "message,callback_query",
+    ]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    [call] = [c for c in stub.calls if c.method == "setWebhook"]
+    assert call.params["url"] == "https://bot.example.test/telegram/webhook"
+    assert call.params["secret_token"] == SECRET
+    assert call.params["max_connections"] == "80"
+    assert json.loads(call.params["allowed_updates"]) == ["message", "callback_query"]
+    assert call.params.get("drop_pending_updates", "false") == "false"  # only when asked
+    info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert info["url"] == "https://bot.example.test/telegram/webhook"
+    assert SECRET not in json.dumps(info)
+
+
+async def test_set_webhook_drops_pending_only_when_asked(bot_env, stub):
+    argv = ["set-webhook", "--url", "https://b.test/h", "--drop-pending-updates"]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    [call] = [c for c in stub.calls if c.method == "setWebhook"]
+    assert call.params["drop_pending_updates"] in ("true", "True")
+
+
+async def test_set_webhook_reports_bot_api_failure(bot_env, stub):
+    # The Bot API takes about one setWebhook with a URL per second; a second one gets 429.
+    stub.set_flood()
+    assert await asyncio.to_thread(cli.main, ["set-webhook", "--url", "https://b.test/one"]) == 0
+    assert await asyncio.to_thread(cli.main, ["set-webhook", "--url", "https://b.test/two"]) == 1
+
+
+async def test_usage_and_configuration_errors(bot_env, monkeypatch):
+    assert (
+        await asyncio.to_thread(
+            cli.main, ["set-webhook", "--url", "https://b.test/h", "--max-connections", "0"]
+        )
+        == 2
+    )
+    assert await asyncio.to_thread(cli.main, ["serve", "--workers", "0"]) == 2
+    monkeypatch.setenv("BOT_WEBHOOK_SECRET", "dev-secret")
+    assert await asyncio.to_thread(cli.main, ["migrate"]) == 2
+
+
+async def test_migrate_reports_unreachable_database(bot_env, monkeypatch, capsys):
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql://postgres@/postgres?host=/nonexistent&connect_timeout=1"
+    )
+    assert await asyncio.to_thread(cli.main, ["migrate"]) == 1
+    assert "unreachable" in capsys.readouterr().err
+
+
+async def test_migrate_is_idempotent(bot_env, capsys):
+    assert await asyncio.to_thread(cli.main, ["migrate"]) == 0
+    assert "up to date" in capsys.readouterr().out
