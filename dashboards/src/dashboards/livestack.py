@@ -27,7 +27,7 @@ from dashboards.prometheus_server import free_port, prometheus, stop_group, wait
 BOT_TOKEN: Final = "123456789:tgscale-dashboards-local-token"  # noqa: S105 (local, fake)
 #: The emulator's global budget sits below the bot's own fleet-wide limiter, so that a short run
 #: also exercises the Bot API 429 path (flood control answers, the bot honours retry_after).
-EMULATOR_ARGS: Final = ("--global-rate", "15")
+EMULATOR_ARGS: Final = ("--global-rate", "8")
 #: The modules this stack starts with ``python -m``; each must be importable.
 COMPONENTS: Final = {"bot.__main__": "the bot", "loadtest.emulator": "the Bot API emulator"}
 
