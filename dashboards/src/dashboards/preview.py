@@ -169,6 +169,8 @@ def local_run(duration: float) -> Iterator[tuple[str, datetime, datetime]]:
             server = get_server(workdir / "pg", cleanup_mode="stop")
             stack.callback(server.cleanup)
             database_url = server.get_uri()
+        # The stack's default Bot API budget (below the bot's own) puts every panel, the 429
+        # path included, in the picture; the run shows a bot overloaded at its peak.
         live = stack.enter_context(live_stack(database_url, workdir / "stack", progress=_say))
         start = datetime.now(UTC)
         third = duration / 3
