@@ -33,8 +33,8 @@ test-unit: ## pytest for bot, contract, emulator, dashboards and infra (real Pos
 test-loadtest: ## pytest for the load suite, in its own process (gevent)
 	$(RUN) pytest tests/loadtest -p no:cacheprovider
 
-hadolint: ## Lint the bot's Dockerfile
-	$(RUN) hadolint bot/Dockerfile
+hadolint: ## Lint the Dockerfiles (bot, load generator)
+	$(RUN) hadolint bot/Dockerfile loadtest/Dockerfile
 
 bench-bot: setup ## Benchmark our bot against PTB baselines
 	$(RUN) python bot/bench/bench_bot.py
