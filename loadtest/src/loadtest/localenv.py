@@ -398,7 +398,21 @@ def local_environment(
         _say("stopping the environment")
         supervisor.stop_all()
         atexit.unregister(supervisor.stop_all)
+        _remove(root)
+
+
+def _remove(root: Path) -> None:
+    """Delete the environment's temporary directory (data, sockets, config), bounded retries.
+
+    A process that exits during the first pass may still drop a file (the bot's multiprocess
+    metrics files are removed by each worker on exit), so try again briefly.
+    """
+    for _ in range(5):
         shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+        time.sleep(0.2)
+    _say(f"could not remove {root} completely")
 
 
 def _hold(env: LocalEnv) -> None:
