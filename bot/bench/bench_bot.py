@@ -198,7 +198,9 @@ def measure(
     return result
 
 
-def bench_ours(args: argparse.Namespace, db_url: str, api: str, workdir: Path) -> Result:
+def bench_ours(
+    args: argparse.Namespace, db_url: str, api: str, workdir: Path, reply_via: str = "api"
+) -> Result:
     name = f"b_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -212,7 +214,8 @@ def bench_ours(args: argparse.Namespace, db_url: str, api: str, workdir: Path) -
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "BOT_ENV": "test", "BOT_TOKEN": TOKEN,
            "BOT_WEBHOOK_SECRET": SECRET, "BOT_API_BASE_URL": api, "BOT_PORT": str(port),
-           "BOT_LOG_LEVEL": "WARNING", "BOT_RATE_GLOBAL_PER_S": "0", "BOT_MAX_IN_FLIGHT": "64"}  # fmt: skip
+           "BOT_LOG_LEVEL": "WARNING", "BOT_RATE_GLOBAL_PER_S": "0", "BOT_MAX_IN_FLIGHT": "64",
+           "BOT_REPLY_VIA": reply_via}  # fmt: skip
     subprocess.run([PY, "-m", "bot", "migrate"], env=env, check=True, capture_output=True)
     with process(
         [*pin(args.server_core), PY, "-m", "bot", "serve"], env, workdir / "ours.log"
@@ -227,11 +230,12 @@ def bench_ours(args: argparse.Namespace, db_url: str, api: str, workdir: Path) -
         profiler = None
         if args.profile:
             profiler = subprocess.Popen(
-                ["py-spy", "record", "--format", "raw", "-o", str(workdir / "ours.folded"),
+                ["py-spy", "record", "--format", "raw", "-o", str(workdir / f"ours-{reply_via}.folded"),
                  "-d", str(int(args.warmup + args.duration + 2)), "-r", "200", "-p", str(proc.pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-        result = measure("ours (bot, PostgreSQL + reply)", proc.pid, port, count, args, 1)
+        label = "ours (bot, PostgreSQL + reply)" if reply_via == "api" else "ours, reply in webhook body"
+        result = measure(label, proc.pid, port, count, args, 1)
         if profiler is not None:
             profiler.wait(60)
         result.internal = internal_quantiles(port)
@@ -351,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "--connections", type=int, default=40, help="wrk connections (40, Telegram's default)"
     )
     parser.add_argument(
-        "--only", default="ours,webhook,uvicorn", help="servers to run (comma-separated)"
+        "--only", default="ours,ours-webhook,webhook,uvicorn", help="servers to run (comma-separated)"
     )
     parser.add_argument("--durable", action="store_true", help="keep synchronous_commit on")
     parser.add_argument("--profile", action="store_true", help="py-spy our server during its run")
@@ -371,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         with postgres(workdir) as db_url, nginx_stub(workdir) as api:
             if "ours" in only:
                 results.append(bench_ours(args, db_url, api, workdir))
+            if "ours-webhook" in only:
+                results.append(bench_ours(args, db_url, api, workdir, "webhook"))
             if "webhook" in only:
                 results.append(
                     bench_ptb("webhook", "PTB run_webhook (tornado, trivial)", args, api, workdir)
@@ -387,20 +393,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r.name:<38} {r.rate:>10.0f} {r.per_core:>9.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
                   f"{r.cpu_per_1000:>9.3f} {r.answered:>9} {r.non2xx:>8}")  # fmt: skip
         by = {r.name.split()[0] + (" uv" if "uvicorn" in r.name else ""): r for r in results}
-        ours = next((r for r in results if r.name.startswith("ours")), None)
-        if ours:
+        for ours in (r for r in results if r.name.startswith("ours")):
             for r in results:
-                if r is not ours and r.per_core:
-                    print(f"ours / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core")
+                if not r.name.startswith("ours") and r.per_core:
+                    print(f"{ours.name} / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core")
         for r in results:
             if r.internal:
                 print(f"{r.name}: its own processing time (histogram buckets): {r.internal}")
         print(
             "per core = handled updates per server CPU-second; the machine is shared, compare ratios."
         )
-        if args.profile and (workdir / "ours.folded").exists():
-            print("\nprofile of ours (py-spy):")
-            print(profile_summary(workdir / "ours.folded"))
+        for folded in sorted(workdir.glob("ours-*.folded")) if args.profile else []:
+            print(f"\nprofile of {folded.stem} (py-spy):")
+            print(profile_summary(folded))
         del by
     return 0
 

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
     test_handler_delay_ms: int = Field(default=0, ge=0)
+    reply_via: Literal["api", "webhook"] = "api"
 
     @field_validator("webhook_secret", mode="before")
     @classmethod
