@@ -129,7 +129,8 @@ def nginx_stub(workdir: Path) -> Iterator[str]:
     )
     (ndir / "nginx.conf").write_text(conf)
     with process(
-        ["nginx", "-c", str(ndir / "nginx.conf"), "-p", str(ndir)], log=ndir / "out.log"
+        [*pin(LOAD_CORE), "nginx", "-c", str(ndir / "nginx.conf"), "-p", str(ndir)],
+        log=ndir / "out.log",
     ) as proc:
         wait_port(port, proc)
         yield f"http://127.0.0.1:{port}"
@@ -234,7 +235,11 @@ def bench_ours(
                  "-d", str(int(args.warmup + args.duration + 2)), "-r", "200", "-p", str(proc.pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-        label = "ours (bot, PostgreSQL + reply)" if reply_via == "api" else "ours, reply in webhook body"
+        label = (
+            "ours (bot, PostgreSQL + reply)"
+            if reply_via == "api"
+            else "ours, reply in webhook body"
+        )
         result = measure(label, proc.pid, port, count, args, 1)
         if profiler is not None:
             profiler.wait(60)
@@ -355,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         "--connections", type=int, default=40, help="wrk connections (40, Telegram's default)"
     )
     parser.add_argument(
-        "--only", default="ours,ours-webhook,webhook,uvicorn", help="servers to run (comma-separated)"
+        "--only",
+        default="ours,ours-webhook,webhook,uvicorn",
+        help="servers to run (comma-separated)",
     )
     parser.add_argument("--durable", action="store_true", help="keep synchronous_commit on")
     parser.add_argument("--profile", action="store_true", help="py-spy our server during its run")
@@ -396,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         for ours in (r for r in results if r.name.startswith("ours")):
             for r in results:
                 if not r.name.startswith("ours") and r.per_core:
-                    print(f"{ours.name} / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core")
+                    print(
+                        f"{ours.name} / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core"
+                    )
         for r in results:
             if r.internal:
                 print(f"{r.name}: its own processing time (histogram buckets): {r.internal}")

@@ -185,7 +185,8 @@ class Repo:
             (update_id,),
         )
         row = await cur.fetchone()
-        return bytes(row[0]) if row and row[0] is not None else None  # type: ignore[arg-type]
+        body = row[0] if row else None
+        return bytes(body) if isinstance(body, (bytes, memoryview)) else None
 
     async def rollback(self) -> None:
         """End the update's transaction without any of its effects (if one is open)."""
