@@ -45,8 +45,13 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its live descendants (granian runs workers)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True
+    ).stdout.split()
+    return own + sum(cpu_seconds(int(c)) for c in children if Path(f"/proc/{c}").exists())
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -180,18 +185,31 @@ def run_wrk(
     return requests, p50, p99, int(non2xx.group(1)) if non2xx else 0
 
 
+Buckets = list[tuple[float, float]]
+
+
 def measure(
-    name: str, pid: int, port: int, count: Callable[[], int], args: argparse.Namespace, base: int
+    name: str,
+    pid: int,
+    port: int,
+    count: Callable[[], int],
+    args: argparse.Namespace,
+    base: int,
+    histogram: Callable[[], Buckets] | None = None,
 ) -> Result:
     run_wrk(
         port, args.warmup, args.connections, base, args.wrk_core
     )  # warm-up (JIT-free, but caches, pools)
+    hist0 = histogram() if histogram else []
     before, cpu0, t0 = count(), cpu_seconds(pid), time.monotonic()
     requests, p50, p99, non2xx = run_wrk(
         port, args.duration, args.connections, base + 10_000_000, args.wrk_core
     )
     after, cpu1, t1 = count(), cpu_seconds(pid), time.monotonic()
     result = Result(name, after - before, t1 - t0, cpu1 - cpu0, requests, p50, p99, non2xx)
+    if histogram:
+        window = [(le, n - n0) for (le, n), (_, n0) in zip(histogram(), hist0, strict=True)]
+        result.internal = quantiles(window)
     print(
         f"  {name}: {result.handled} handled, {requests} answered, {result.cpu:.1f} CPU s",
         flush=True,
@@ -200,7 +218,12 @@ def measure(
 
 
 def bench_ours(
-    args: argparse.Namespace, db_url: str, api: str, workdir: Path, reply_via: str = "api"
+    args: argparse.Namespace,
+    db_url: str,
+    api: str,
+    workdir: Path,
+    reply_via: str = "api",
+    server: str = "uvicorn",
 ) -> Result:
     name = f"b_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_url, autocommit=True) as conn:
@@ -218,9 +241,13 @@ def bench_ours(
            "BOT_LOG_LEVEL": "WARNING", "BOT_RATE_GLOBAL_PER_S": "0", "BOT_MAX_IN_FLIGHT": "64",
            "BOT_REPLY_VIA": reply_via}  # fmt: skip
     subprocess.run([PY, "-m", "bot", "migrate"], env=env, check=True, capture_output=True)
-    with process(
-        [*pin(args.server_core), PY, "-m", "bot", "serve"], env, workdir / "ours.log"
-    ) as proc:
+    cmd = [PY, "-m", "bot", "serve"]
+    if server == "granian":  # measured only (see bot/README.md); the bot serves on uvicorn
+        cmd = [str(Path(PY).parent / "granian"), "--interface", "asgi", "--host", "127.0.0.1",
+               "--port", str(port), "--loop", "uvloop", "--http", "1", "--workers", "1",
+               "--runtime-mode", "st", "--no-ws", "--log-level", "warning", "--factory",
+               "bot.web:serve_app"]  # fmt: skip
+    with process([*pin(args.server_core), *cmd], env, workdir / f"ours-{server}.log") as proc:
         wait_port(port, proc)
 
         def count() -> int:
@@ -231,7 +258,7 @@ def bench_ours(
         profiler = None
         if args.profile:
             profiler = subprocess.Popen(
-                ["py-spy", "record", "--format", "raw", "-o", str(workdir / f"ours-{reply_via}.folded"),
+                ["py-spy", "record", "--format", "raw", "-o", str(workdir / f"ours-{reply_via}-{server}.folded"), "--subprocesses",
                  "-d", str(int(args.warmup + args.duration + 2)), "-r", "200", "-p", str(proc.pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
@@ -240,25 +267,30 @@ def bench_ours(
             if reply_via == "api"
             else "ours, reply in webhook body"
         )
-        result = measure(label, proc.pid, port, count, args, 1)
+        if server != "uvicorn":
+            label = f"ours on {server}" + (", webhook body" if reply_via == "webhook" else "")
+        result = measure(label, proc.pid, port, count, args, 1, lambda: histogram(port))
         if profiler is not None:
             profiler.wait(60)
-        result.internal = internal_quantiles(port)
     return result
 
 
-def internal_quantiles(port: int) -> str:
-    """p50/p99 of the bot's own processing time (its histogram, warm-up included)."""
+def histogram(port: int) -> Buckets:
+    """The bot's own receive-to-answer histogram for text updates (cumulative buckets)."""
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
-    buckets = sorted(
+    return sorted(
         (float("inf") if le == "+Inf" else float(le), float(n))
         for le, n in re.findall(
             r'tgbot_update_duration_seconds_bucket\{le="([^"]+)",update_type="text"\} (\S+)', text
         )
     )
+
+
+def quantiles(buckets: Buckets) -> str:
+    """p50/p99 upper bounds (bucket edges) of the measured window's histogram."""
     if not buckets or not buckets[-1][1]:
         return "n/a"
     total = buckets[-1][1]
@@ -375,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     args.wrk_core, args.server_core = (0, 1) if cores >= 2 else (None, None)
     only = set(args.only.split(","))
     print(f"bench: {args.connections} connections, {args.warmup}s warm-up + {args.duration}s per server; "
-          f"wrk on core {args.wrk_core}, server on core {args.server_core}; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+          f"core {args.wrk_core}: wrk + PostgreSQL + nginx Bot API stub; core {args.server_core}: the server only "
+          f"(this machine's other work runs on both); load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="tgbench-") as tmp:
         workdir = Path(tmp)
@@ -384,6 +417,11 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(bench_ours(args, db_url, api, workdir))
             if "ours-webhook" in only:
                 results.append(bench_ours(args, db_url, api, workdir, "webhook"))
+            if "ours-granian" in only:
+                if not (Path(PY).parent / "granian").exists():
+                    print("bench: ours-granian needs granian in the venv (uv pip install granian)")
+                else:
+                    results.append(bench_ours(args, db_url, api, workdir, "api", "granian"))
             if "webhook" in only:
                 results.append(
                     bench_ptb("webhook", "PTB run_webhook (tornado, trivial)", args, api, workdir)
@@ -408,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
         for r in results:
             if r.internal:
-                print(f"{r.name}: its own processing time (histogram buckets): {r.internal}")
+                print(f"{r.name}: bot-side receive-to-answer time in the measured window "
+                      f"(its histogram, bucket edges): {r.internal}")  # fmt: skip
         print(
             "per core = handled updates per server CPU-second; the machine is shared, compare ratios."
         )
