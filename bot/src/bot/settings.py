@@ -25,7 +25,10 @@ _TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 class Settings(BaseSettings):
     """Every knob of the bot. See bot/README.md for the table of variables."""
 
-    model_config = SettingsConfigDict(env_prefix="BOT_", extra="ignore", frozen=True)
+    # "none" in the environment means None (e.g. BOT_DB_PREPARE_THRESHOLD=none).
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", extra="ignore", frozen=True, env_parse_none_str="none"
+    )
 
     env: Literal["dev", "test", "staging", "prod"] = "prod"
     token: SecretStr = SecretStr(DEV_TOKEN)
@@ -47,6 +50,9 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=2, ge=0)
     db_pool_max: int | None = Field(default=None, ge=1)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # psycopg prepares a statement after this many runs on a connection; None never does
+    # (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+    db_prepare_threshold: int | None = Field(default=5, ge=0)
     api_timeout_s: float = Field(default=10.0, gt=0)
     api_connections: int | None = Field(default=None, ge=1)
     rate_chat_interval_s: float = Field(default=1.0, ge=0)

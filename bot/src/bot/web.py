@@ -230,7 +230,7 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
             settings.database_url.get_secret_value(),
             min_size=min(settings.db_pool_min, settings.pool_max),
             max_size=settings.pool_max,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "prepare_threshold": settings.db_prepare_threshold},
             open=False,
             name="bot",
         )
