@@ -152,6 +152,10 @@ class Result:
     p99_ms: float
     non2xx: int
     internal: str = ""
+    paced_rate: float = 0.0
+    paced_p50_ms: float = 0.0
+    paced_p99_ms: float = 0.0
+    paced_cpu_per_1000: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -171,9 +175,10 @@ def _ms(value: str, unit: str) -> float:
 
 
 def run_wrk(
-    port: int, seconds: float, connections: int, base: int, core: int | None
+    port: int, seconds: float, connections: int, base: int, core: int | None, delay_ms: float = 0
 ) -> tuple[int, float, float, int]:
-    env = {**os.environ, "BENCH_SECRET": SECRET, "BENCH_UPDATE_BASE": str(base)}
+    env = {**os.environ, "BENCH_SECRET": SECRET, "BENCH_UPDATE_BASE": str(base),
+           "BENCH_DELAY_MS": str(round(delay_ms))}  # fmt: skip
     cmd = [*pin(core), "wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "--timeout", "10s",
            "-s", str(HERE / "updates.lua"), f"http://127.0.0.1:{port}/telegram/webhook"]  # fmt: skip
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
@@ -210,6 +215,17 @@ def measure(
     if histogram:
         window = [(le, n - n0) for (le, n), (_, n0) in zip(histogram(), hist0, strict=True)]
         result.internal = quantiles(window)
+    if args.paced_rate > 0 and args.paced_seconds > 0:
+        # Latency at a fixed offered load below everyone's capacity: each connection waits
+        # connections/rate seconds between requests, so queueing does not dominate.
+        delay_ms = 1000 * args.connections / args.paced_rate
+        before, cpu0, t2 = count(), cpu_seconds(pid), time.monotonic()
+        _, result.paced_p50_ms, result.paced_p99_ms, _ = run_wrk(
+            port, args.paced_seconds, args.connections, base + 20_000_000, args.wrk_core, delay_ms
+        )
+        handled, cpu = count() - before, cpu_seconds(pid) - cpu0
+        result.paced_rate = handled / (time.monotonic() - t2)
+        result.paced_cpu_per_1000 = 1000 * cpu / handled if handled else float("inf")
     print(
         f"  {name}: {result.handled} handled, {requests} answered, {result.cpu:.1f} CPU s",
         flush=True,
@@ -397,6 +413,15 @@ def main(argv: list[str] | None = None) -> int:
         help="servers to run (comma-separated)",
     )
     parser.add_argument("--durable", action="store_true", help="keep synchronous_commit on")
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=400,
+        help="offered updates/s of the paced latency pass (400; 0 = skip)",
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=10, help="length of the paced pass (10)"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy our server during its run")
     args = parser.parse_args(argv)
     for tool in ("wrk", "nginx"):
@@ -433,10 +458,14 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(
             f"{'server':<38} {'handled/s':>10} {'per core':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU s/1k':>9} {'answered':>9} {'non-2xx':>8}"
+            f" {'paced/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU s/1k':>9}"
         )
         for r in results:
             print(f"{r.name:<38} {r.rate:>10.0f} {r.per_core:>9.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
-                  f"{r.cpu_per_1000:>9.3f} {r.answered:>9} {r.non2xx:>8}")  # fmt: skip
+                  f"{r.cpu_per_1000:>9.3f} {r.answered:>9} {r.non2xx:>8}"
+                  f" {r.paced_rate:>8.0f} {r.paced_p50_ms:>7.1f} {r.paced_p99_ms:>7.1f} {r.paced_cpu_per_1000:>9.3f}")  # fmt: skip
+        print("p50/p99: wrk, flat out at --connections; paced/s, p50, p99, CPU s/1k: handled at the offered "
+              "--paced-rate (random think time per connection), after the measured window")  # fmt: skip
         by = {r.name.split()[0] + (" uv" if "uvicorn" in r.name else ""): r for r in results}
         for ours in (r for r in results if r.name.startswith("ours")):
             for r in results:

@@ -99,7 +99,7 @@ def test_secrets_never_show_in_repr(monkeypatch):
     assert REAL["BOT_WEBHOOK_SECRET"] not in shown
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, 5), ("0", 0), ("none", None)])
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("0", 0), ("5", 5), ("none", None)])
 def test_prepared_statements_can_be_turned_off_for_pgbouncer(monkeypatch, value, expected):
     for key, v in REAL.items():
         monkeypatch.setenv(key, v)

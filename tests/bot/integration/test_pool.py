@@ -7,7 +7,7 @@ import pytest
 from tests.bot.factories import text
 
 
-@pytest.mark.parametrize("threshold", [None, 0])
+@pytest.mark.parametrize("threshold", [None, 0, 7])
 async def test_pool_connections_use_the_prepare_threshold(bot_factory, session, threshold):
     bot = await bot_factory(db_prepare_threshold=threshold)
     assert (await bot.post(session, text("hello"))).status == 200
