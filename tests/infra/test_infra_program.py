@@ -261,7 +261,7 @@ def test_load_generator_off_by_default(program_run: tuple[StackConfig, ProgramRu
         command = master["spec"]["template"]["spec"]["containers"][0]["command"]
         assert f"http://tgbot.{cfg.namespace}.svc" in command
         env = master["spec"]["template"]["spec"]["containers"][0]["env"]
-        assert {"name": "LOCUST_PROFILE", "value": cfg.loadgen.profile} in env
+        assert {"name": "LOCUST_LOAD_PROFILE", "value": cfg.loadgen.profile} in env
 
 
 def test_kind_side_loads_local_images(program_run: tuple[StackConfig, ProgramRun]) -> None:

@@ -251,8 +251,22 @@ EMULATOR_METRICS: Final[tuple[Metric, ...]] = (
 
 #: Buckets for webhook processing time: dense under 100 ms, where the SLOs are.
 DURATION_BUCKETS_S: Final = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-)  # fmt: skip
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
 
 
 def all_metrics() -> tuple[Metric, ...]:

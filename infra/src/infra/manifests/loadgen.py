@@ -51,11 +51,12 @@ def _pod(
 
 
 def _locust_env(cfg: StackConfig) -> list[dict[str, Any]]:
+    # The load suite's Locust options read LOCUST_<FLAG> (loadtest/src/loadtest/options.py).
     return [
-        {"name": "LOCUST_PROFILE", "value": cfg.loadgen.profile},
+        {"name": "LOCUST_LOAD_PROFILE", "value": cfg.loadgen.profile},
         {"name": "LOCUST_PROMETHEUS_PORT", "value": str(_meta.LOCUST_METRICS_PORT)},
         {
-            "name": "BOT_WEBHOOK_SECRET",
+            "name": "LOCUST_WEBHOOK_SECRET",
             "valueFrom": {"secretKeyRef": {"name": _meta.BOT_SECRET, "key": "BOT_WEBHOOK_SECRET"}},
         },
     ]
