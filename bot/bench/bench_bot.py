@@ -45,8 +45,13 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its live descendants (granian runs workers)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True
+    ).stdout.split()
+    return own + sum(cpu_seconds(int(c)) for c in children if Path(f"/proc/{c}").exists())
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -129,7 +134,8 @@ def nginx_stub(workdir: Path) -> Iterator[str]:
     )
     (ndir / "nginx.conf").write_text(conf)
     with process(
-        ["nginx", "-c", str(ndir / "nginx.conf"), "-p", str(ndir)], log=ndir / "out.log"
+        [*pin(LOAD_CORE), "nginx", "-c", str(ndir / "nginx.conf"), "-p", str(ndir)],
+        log=ndir / "out.log",
     ) as proc:
         wait_port(port, proc)
         yield f"http://127.0.0.1:{port}"
@@ -146,6 +152,10 @@ class Result:
     p99_ms: float
     non2xx: int
     internal: str = ""
+    paced_rate: float = 0.0
+    paced_p50_ms: float = 0.0
+    paced_p99_ms: float = 0.0
+    paced_cpu_per_1000: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -165,9 +175,10 @@ def _ms(value: str, unit: str) -> float:
 
 
 def run_wrk(
-    port: int, seconds: float, connections: int, base: int, core: int | None
+    port: int, seconds: float, connections: int, base: int, core: int | None, delay_ms: float = 0
 ) -> tuple[int, float, float, int]:
-    env = {**os.environ, "BENCH_SECRET": SECRET, "BENCH_UPDATE_BASE": str(base)}
+    env = {**os.environ, "BENCH_SECRET": SECRET, "BENCH_UPDATE_BASE": str(base),
+           "BENCH_DELAY_MS": str(round(delay_ms))}  # fmt: skip
     cmd = [*pin(core), "wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "--timeout", "10s",
            "-s", str(HERE / "updates.lua"), f"http://127.0.0.1:{port}/telegram/webhook"]  # fmt: skip
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
@@ -179,18 +190,42 @@ def run_wrk(
     return requests, p50, p99, int(non2xx.group(1)) if non2xx else 0
 
 
+Buckets = list[tuple[float, float]]
+
+
 def measure(
-    name: str, pid: int, port: int, count: Callable[[], int], args: argparse.Namespace, base: int
+    name: str,
+    pid: int,
+    port: int,
+    count: Callable[[], int],
+    args: argparse.Namespace,
+    base: int,
+    histogram: Callable[[], Buckets] | None = None,
 ) -> Result:
     run_wrk(
         port, args.warmup, args.connections, base, args.wrk_core
     )  # warm-up (JIT-free, but caches, pools)
+    hist0 = histogram() if histogram else []
     before, cpu0, t0 = count(), cpu_seconds(pid), time.monotonic()
     requests, p50, p99, non2xx = run_wrk(
         port, args.duration, args.connections, base + 10_000_000, args.wrk_core
     )
     after, cpu1, t1 = count(), cpu_seconds(pid), time.monotonic()
     result = Result(name, after - before, t1 - t0, cpu1 - cpu0, requests, p50, p99, non2xx)
+    if histogram:
+        window = [(le, n - n0) for (le, n), (_, n0) in zip(histogram(), hist0, strict=True)]
+        result.internal = quantiles(window)
+    if args.paced_rate > 0 and args.paced_seconds > 0:
+        # Latency at a fixed offered load below everyone's capacity: each connection waits
+        # connections/rate seconds between requests, so queueing does not dominate.
+        delay_ms = 1000 * args.connections / args.paced_rate
+        before, cpu0, t2 = count(), cpu_seconds(pid), time.monotonic()
+        _, result.paced_p50_ms, result.paced_p99_ms, _ = run_wrk(
+            port, args.paced_seconds, args.connections, base + 20_000_000, args.wrk_core, delay_ms
+        )
+        handled, cpu = count() - before, cpu_seconds(pid) - cpu0
+        result.paced_rate = handled / (time.monotonic() - t2)
+        result.paced_cpu_per_1000 = 1000 * cpu / handled if handled else float("inf")
     print(
         f"  {name}: {result.handled} handled, {requests} answered, {result.cpu:.1f} CPU s",
         flush=True,
@@ -198,7 +233,14 @@ def measure(
     return result
 
 
-def bench_ours(args: argparse.Namespace, db_url: str, api: str, workdir: Path) -> Result:
+def bench_ours(
+    args: argparse.Namespace,
+    db_url: str,
+    api: str,
+    workdir: Path,
+    reply_via: str = "api",
+    server: str = "uvicorn",
+) -> Result:
     name = f"b_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -212,11 +254,16 @@ def bench_ours(args: argparse.Namespace, db_url: str, api: str, workdir: Path) -
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "BOT_ENV": "test", "BOT_TOKEN": TOKEN,
            "BOT_WEBHOOK_SECRET": SECRET, "BOT_API_BASE_URL": api, "BOT_PORT": str(port),
-           "BOT_LOG_LEVEL": "WARNING", "BOT_RATE_GLOBAL_PER_S": "0", "BOT_MAX_IN_FLIGHT": "64"}  # fmt: skip
+           "BOT_LOG_LEVEL": "WARNING", "BOT_RATE_GLOBAL_PER_S": "0", "BOT_MAX_IN_FLIGHT": "64",
+           "BOT_REPLY_VIA": reply_via}  # fmt: skip
     subprocess.run([PY, "-m", "bot", "migrate"], env=env, check=True, capture_output=True)
-    with process(
-        [*pin(args.server_core), PY, "-m", "bot", "serve"], env, workdir / "ours.log"
-    ) as proc:
+    cmd = [PY, "-m", "bot", "serve"]
+    if server == "granian":  # measured only (see bot/README.md); the bot serves on uvicorn
+        cmd = [str(Path(PY).parent / "granian"), "--interface", "asgi", "--host", "127.0.0.1",
+               "--port", str(port), "--loop", "uvloop", "--http", "1", "--workers", "1",
+               "--runtime-mode", "st", "--no-ws", "--log-level", "warning", "--factory",
+               "bot.web:serve_app"]  # fmt: skip
+    with process([*pin(args.server_core), *cmd], env, workdir / f"ours-{server}.log") as proc:
         wait_port(port, proc)
 
         def count() -> int:
@@ -227,29 +274,39 @@ def bench_ours(args: argparse.Namespace, db_url: str, api: str, workdir: Path) -
         profiler = None
         if args.profile:
             profiler = subprocess.Popen(
-                ["py-spy", "record", "--format", "raw", "-o", str(workdir / "ours.folded"),
+                ["py-spy", "record", "--format", "raw", "-o", str(workdir / f"ours-{reply_via}-{server}.folded"), "--subprocesses",
                  "-d", str(int(args.warmup + args.duration + 2)), "-r", "200", "-p", str(proc.pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-        result = measure("ours (bot, PostgreSQL + reply)", proc.pid, port, count, args, 1)
+        label = (
+            "ours (bot, PostgreSQL + reply)"
+            if reply_via == "api"
+            else "ours, reply in webhook body"
+        )
+        if server != "uvicorn":
+            label = f"ours on {server}" + (", webhook body" if reply_via == "webhook" else "")
+        result = measure(label, proc.pid, port, count, args, 1, lambda: histogram(port))
         if profiler is not None:
             profiler.wait(60)
-        result.internal = internal_quantiles(port)
     return result
 
 
-def internal_quantiles(port: int) -> str:
-    """p50/p99 of the bot's own processing time (its histogram, warm-up included)."""
+def histogram(port: int) -> Buckets:
+    """The bot's own receive-to-answer histogram for text updates (cumulative buckets)."""
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
-    buckets = sorted(
+    return sorted(
         (float("inf") if le == "+Inf" else float(le), float(n))
         for le, n in re.findall(
             r'tgbot_update_duration_seconds_bucket\{le="([^"]+)",update_type="text"\} (\S+)', text
         )
     )
+
+
+def quantiles(buckets: Buckets) -> str:
+    """p50/p99 upper bounds (bucket edges) of the measured window's histogram."""
     if not buckets or not buckets[-1][1]:
         return "n/a"
     total = buckets[-1][1]
@@ -351,9 +408,20 @@ def main(argv: list[str] | None = None) -> int:
         "--connections", type=int, default=40, help="wrk connections (40, Telegram's default)"
     )
     parser.add_argument(
-        "--only", default="ours,webhook,uvicorn", help="servers to run (comma-separated)"
+        "--only",
+        default="ours,ours-webhook,webhook,uvicorn",
+        help="servers to run (comma-separated)",
     )
     parser.add_argument("--durable", action="store_true", help="keep synchronous_commit on")
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=400,
+        help="offered updates/s of the paced latency pass (400; 0 = skip)",
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=10, help="length of the paced pass (10)"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy our server during its run")
     args = parser.parse_args(argv)
     for tool in ("wrk", "nginx"):
@@ -364,13 +432,21 @@ def main(argv: list[str] | None = None) -> int:
     args.wrk_core, args.server_core = (0, 1) if cores >= 2 else (None, None)
     only = set(args.only.split(","))
     print(f"bench: {args.connections} connections, {args.warmup}s warm-up + {args.duration}s per server; "
-          f"wrk on core {args.wrk_core}, server on core {args.server_core}; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+          f"core {args.wrk_core}: wrk + PostgreSQL + nginx Bot API stub; core {args.server_core}: the server only "
+          f"(this machine's other work runs on both); load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="tgbench-") as tmp:
         workdir = Path(tmp)
         with postgres(workdir) as db_url, nginx_stub(workdir) as api:
             if "ours" in only:
                 results.append(bench_ours(args, db_url, api, workdir))
+            if "ours-webhook" in only:
+                results.append(bench_ours(args, db_url, api, workdir, "webhook"))
+            if "ours-granian" in only:
+                if not (Path(PY).parent / "granian").exists():
+                    print("bench: ours-granian needs granian in the venv (uv pip install granian)")
+                else:
+                    results.append(bench_ours(args, db_url, api, workdir, "api", "granian"))
             if "webhook" in only:
                 results.append(
                     bench_ptb("webhook", "PTB run_webhook (tornado, trivial)", args, api, workdir)
@@ -382,25 +458,31 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(
             f"{'server':<38} {'handled/s':>10} {'per core':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU s/1k':>9} {'answered':>9} {'non-2xx':>8}"
+            f" {'paced/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU s/1k':>9}"
         )
         for r in results:
             print(f"{r.name:<38} {r.rate:>10.0f} {r.per_core:>9.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
-                  f"{r.cpu_per_1000:>9.3f} {r.answered:>9} {r.non2xx:>8}")  # fmt: skip
+                  f"{r.cpu_per_1000:>9.3f} {r.answered:>9} {r.non2xx:>8}"
+                  f" {r.paced_rate:>8.0f} {r.paced_p50_ms:>7.1f} {r.paced_p99_ms:>7.1f} {r.paced_cpu_per_1000:>9.3f}")  # fmt: skip
+        print("p50/p99: wrk, flat out at --connections; paced/s, p50, p99, CPU s/1k: handled at the offered "
+              "--paced-rate (random think time per connection), after the measured window")  # fmt: skip
         by = {r.name.split()[0] + (" uv" if "uvicorn" in r.name else ""): r for r in results}
-        ours = next((r for r in results if r.name.startswith("ours")), None)
-        if ours:
+        for ours in (r for r in results if r.name.startswith("ours")):
             for r in results:
-                if r is not ours and r.per_core:
-                    print(f"ours / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core")
+                if not r.name.startswith("ours") and r.per_core:
+                    print(
+                        f"{ours.name} / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core"
+                    )
         for r in results:
             if r.internal:
-                print(f"{r.name}: its own processing time (histogram buckets): {r.internal}")
+                print(f"{r.name}: bot-side receive-to-answer time in the measured window "
+                      f"(its histogram, bucket edges): {r.internal}")  # fmt: skip
         print(
             "per core = handled updates per server CPU-second; the machine is shared, compare ratios."
         )
-        if args.profile and (workdir / "ours.folded").exists():
-            print("\nprofile of ours (py-spy):")
-            print(profile_summary(workdir / "ours.folded"))
+        for folded in sorted(workdir.glob("ours-*.folded")) if args.profile else []:
+            print(f"\nprofile of {folded.stem} (py-spy):")
+            print(profile_summary(folded))
         del by
     return 0
 

@@ -1,6 +1,7 @@
 -- wrk script: realistic Telegram text-message updates, one unique update_id per request,
 -- spread over many private chats (so the 1 msg/s per-chat limit is not what is measured).
--- Environment: BENCH_SECRET (webhook secret), BENCH_UPDATE_BASE (first update_id).
+-- Environment: BENCH_SECRET (webhook secret), BENCH_UPDATE_BASE (first update_id),
+-- BENCH_DELAY_MS (think time per connection between requests: a paced load; 0 = flat out).
 local counter = tonumber(os.getenv("BENCH_UPDATE_BASE") or "1")
 local secret = os.getenv("BENCH_SECRET") or ""
 local texts = {
@@ -8,7 +9,15 @@ local texts = {
   "can you remind me about the meeting tomorrow at 10?", "lol", "see you later",
   "I sent the photo yesterday, did you get it?",
 }
+local think = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 math.randomseed(counter)
+
+if think > 0 then
+  -- Uniform in [0, 2*think]: the connections drift apart instead of arriving in bursts of 40.
+  delay = function()
+    return math.random() * 2 * think
+  end
+end
 
 request = function()
   counter = counter + 1

@@ -97,3 +97,23 @@ def test_secrets_never_show_in_repr(monkeypatch):
     shown = repr(Settings())
     assert REAL["BOT_TOKEN"] not in shown
     assert REAL["BOT_WEBHOOK_SECRET"] not in shown
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("0", 0), ("5", 5), ("none", None)])
+def test_prepared_statements_can_be_turned_off_for_pgbouncer(monkeypatch, value, expected):
+    for key, v in REAL.items():
+        monkeypatch.setenv(key, v)
+    if value is not None:
+        monkeypatch.setenv("BOT_DB_PREPARE_THRESHOLD", value)
+    assert Settings().db_prepare_threshold == expected
+
+
+def test_reply_via_accepts_api_and_webhook_only(monkeypatch):
+    for key, v in REAL.items():
+        monkeypatch.setenv(key, v)
+    assert Settings().reply_via == "api"
+    monkeypatch.setenv("BOT_REPLY_VIA", "webhook")
+    assert Settings().reply_via == "webhook"
+    monkeypatch.setenv("BOT_REPLY_VIA", "body")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -52,6 +52,13 @@ TRANSIENT = (
 )
 #: Update kinds that get a message reply in their chat (so a rate slot is reserved up front).
 _REPLYING = frozenset({UpdateType.TEXT, UpdateType.COMMAND, UpdateType.PHOTO})
+#: Methods Telegram does not execute from a webhook response body (TELEGRAM.md §1.6).
+_NOT_IN_BODY = frozenset({"setWebhook", "deleteWebhook", "close", "logOut"})
+
+
+def body_eligible(method: str) -> bool:
+    """Whether Telegram executes ``method`` when it is found in a 2xx webhook answer."""
+    return not method.startswith("get") and method not in _NOT_IN_BODY
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class Answer:
     outcome: Outcome
     update_type: str = "other"
     retry_after: int | None = None
+    body: bytes | None = None  # a Bot API method for Telegram to execute (BOT_REPLY_VIA=webhook)
 
 
 class Throttled(Exception):
@@ -89,6 +97,7 @@ class Pipeline:
         self.api = api
         self.metrics = metrics
         self._test_delay = settings.test_handler_delay_ms / 1000
+        self._via_webhook = settings.reply_via == "webhook"
 
     # --- entry point ---------------------------------------------------------------------------
     async def handle(self, body: bytes) -> Answer:
@@ -157,8 +166,13 @@ class Pipeline:
             )
             try:
                 if not claim.claimed:
-                    await repo.rollback()
-                    return Answer(200, Outcome.DUPLICATE, label)
+                    if not self._via_webhook:
+                        await repo.rollback()
+                        return Answer(200, Outcome.DUPLICATE, label)
+                    # Telegram redelivers only what it did not receive, so it never executed
+                    # the first answer's body: answer the same stored body again.
+                    stored = await repo.rollback_with_webhook_body(update_id)
+                    return Answer(200, Outcome.DUPLICATE, label, body=stored)
                 await self._sleep_until(claim.delay)
                 unit = UpdateUnit(update_id, repo, conversation=claim.conversation)
                 token = current_unit.set(unit)
@@ -171,19 +185,26 @@ class Pipeline:
                 if unit.error is not None:
                     raise unit.error
                 sent = []
+                body = None
                 reserved = chat_id if replying else None
                 for seq, reply in enumerate(unit.replies):
                     if reply.chat_id is not None and reply.chat_id != reserved:
                         kind_ = "group" if reply.chat_id < 0 else "private"
                         await self._wait_for_slot(repo, *self._keys(reply.chat_id, kind_))
                     reserved = None  # one reservation covers one message
+                    if body is None and self._via_webhook and body_eligible(reply.method):
+                        # Executed by Telegram when it receives our 2xx: recorded, not sent.
+                        body = orjson.dumps({"method": reply.method, **reply.params})
+                        sent.append(SentRecord(seq, reply.method, reply.chat_id, None, None, body))
+                        continue
                     sent.append(await self._send(seq, reply.method, reply.params, reply.chat_id))
                 await repo.commit(update_id, sent)
             except BaseException:
                 with contextlib.suppress(psycopg.Error):
                     await repo.rollback()
                 raise
-        return Answer(200, Outcome.HANDLED if unit.handled else Outcome.UNHANDLED, label)
+        outcome = Outcome.HANDLED if unit.handled else Outcome.UNHANDLED
+        return Answer(200, outcome, label, body=body)
 
     async def _send(
         self, seq: int, method: str, params: dict[str, Any], chat_id: int | None

@@ -80,6 +80,7 @@ class SentRecord:
     chat_id: int | None
     message_id: int | None
     error: str | None = None
+    webhook_body: bytes | None = None  # answered in the webhook response body, not sent
 
 
 @dataclass(frozen=True)
@@ -153,19 +154,39 @@ class Repo:
         statements = self._deferred
         self._deferred = []
         if sent:
-            rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(sent))
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(sent))
             values = [
                 v
                 for r in sent
-                for v in (update_id, r.seq, r.method, r.chat_id, r.message_id, r.error)
-            ]
+                for v in (
+                    update_id, r.seq, r.method, r.chat_id, r.message_id, r.error, r.webhook_body
+                )
+            ]  # fmt: skip
             insert = (
-                "INSERT INTO sent_replies (update_id, seq, method, chat_id, sent_message_id, error)"  # noqa: S608 (placeholders only)
+                "INSERT INTO sent_replies"  # noqa: S608 (placeholders only)
+                " (update_id, seq, method, chat_id, sent_message_id, error, webhook_body)"
                 f" VALUES {rows}"
             )
             statements.append(self._client.mogrify(insert, values))
         statements.append("COMMIT")
         await AsyncClientCursor(self.conn).execute("; ".join(statements))
+
+    async def rollback_with_webhook_body(self, update_id: int) -> bytes | None:
+        """End the transaction of a duplicate; return the body its first delivery answered.
+
+        The SELECT is a new statement, so (READ COMMITTED) it sees the row that the delivery
+        this one waited for has just committed. One round trip.
+        """
+        self._deferred.clear()
+        cur = AsyncClientCursor(self.conn)
+        await cur.execute(
+            "SELECT webhook_body FROM sent_replies"
+            " WHERE update_id = %s AND webhook_body IS NOT NULL ORDER BY seq LIMIT 1; ROLLBACK",
+            (update_id,),
+        )
+        row = await cur.fetchone()
+        body = row[0] if row else None
+        return bytes(body) if isinstance(body, (bytes, memoryview)) else None
 
     async def rollback(self) -> None:
         """End the update's transaction without any of its effects (if one is open)."""

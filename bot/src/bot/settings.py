@@ -25,7 +25,10 @@ _TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 class Settings(BaseSettings):
     """Every knob of the bot. See bot/README.md for the table of variables."""
 
-    model_config = SettingsConfigDict(env_prefix="BOT_", extra="ignore", frozen=True)
+    # "none" in the environment means None (e.g. BOT_DB_PREPARE_THRESHOLD=none).
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", extra="ignore", frozen=True, env_parse_none_str="none"
+    )
 
     env: Literal["dev", "test", "staging", "prod"] = "prod"
     token: SecretStr = SecretStr(DEV_TOKEN)
@@ -47,6 +50,12 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=2, ge=0)
     db_pool_max: int | None = Field(default=None, ge=1)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # psycopg prepares a statement after this many runs on a connection; None (the default)
+    # never does, which PgBouncer in transaction mode needs (before 1.21, or without
+    # max_prepared_statements). The hot path binds client-side (several statements, one round
+    # trip), which is never prepared, but with a threshold psycopg still keeps per-query
+    # counts for it (PrepareManager, ~3% of the bot's CPU in py-spy).
+    db_prepare_threshold: int | None = Field(default=None, ge=0)
     api_timeout_s: float = Field(default=10.0, gt=0)
     api_connections: int | None = Field(default=None, ge=1)
     rate_chat_interval_s: float = Field(default=1.0, ge=0)
@@ -58,6 +67,7 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
     test_handler_delay_ms: int = Field(default=0, ge=0)
+    reply_via: Literal["api", "webhook"] = "api"
 
     @field_validator("webhook_secret", mode="before")
     @classmethod

@@ -48,12 +48,16 @@ _GONE = b"\x00gone"
 GC_THRESHOLDS = (5_000, 10, 10)
 
 
-async def _respond(send: Send, status: int, retry_after: int | None = None) -> None:
-    headers = [(b"content-length", b"0")]
+async def _respond(
+    send: Send, status: int, retry_after: int | None = None, body: bytes | None = None
+) -> None:
+    headers = [(b"content-length", str(len(body)).encode() if body else b"0")]
+    if body:
+        headers.append((b"content-type", b"application/json"))
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
+    await send({"type": "http.response.body", "body": body or b""})
 
 
 class BotState:
@@ -152,7 +156,7 @@ class WebhookEndpoint:
             if body is _GONE:
                 return  # the client left before sending the whole body: nothing to answer
             answer = await state.pipeline.handle(body)
-            await _respond(send, answer.status, answer.retry_after)
+            await _respond(send, answer.status, answer.retry_after, answer.body)
         finally:
             state.leave()
 
@@ -226,7 +230,7 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
             settings.database_url.get_secret_value(),
             min_size=min(settings.db_pool_min, settings.pool_max),
             max_size=settings.pool_max,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "prepare_threshold": settings.db_prepare_threshold},
             open=False,
             name="bot",
         )
