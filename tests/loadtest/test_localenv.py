@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from loadtest._process import LocalEnvError, ProcessSpec, Supervisor
-from loadtest.localenv import LocalEnv, local_environment
+from loadtest.localenv import LocalEnv, local_environment, sweep_stale_roots
 
 STANDINS = Path(__file__).parent / "standins"
 NO_DB = "postgresql://postgres:@/postgres?host=/nonexistent"
@@ -236,7 +236,23 @@ def test_children_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
         child.kill()
         child.wait(timeout=10)
         _wait_for(lambda: not [p for p in tree if p.is_running() and p.status() != "zombie"])
+        # Only its temporary directory is left; the next environment (or this) sweeps it.
+        assert sweep_stale_roots()
     finally:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
+
+
+def test_stale_directories_of_killed_runs_are_swept(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale, live, foreign = (tmp_path / name for name in ("tgscale-a", "tgscale-b", "tgscale-c"))
+    for root in (stale, live, foreign):
+        (root / "pgdata").mkdir(parents=True)
+    (stale / "owner.pid").write_text(str(dead.pid))
+    (live / "owner.pid").write_text(str(os.getppid()))
+    assert sweep_stale_roots(tmp_path) == [stale]
+    assert not stale.exists()
+    assert live.exists()
+    assert foreign.exists()

@@ -56,6 +56,8 @@ __all__ = ["LocalEnv", "LocalEnvError", "local_environment", "main"]
 _HOST = "127.0.0.1"
 _PORT_ATTEMPTS = 3
 _EMULATOR_STATS_PATH = "/__emulator/stats"
+_ROOT_PREFIX = "tgscale-"
+_OWNER_FILE = "owner.pid"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,7 +270,9 @@ def local_environment(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     started = time.monotonic()
-    root = Path(tempfile.mkdtemp(prefix="tgscale-"))
+    sweep_stale_roots()
+    root = Path(tempfile.mkdtemp(prefix=_ROOT_PREFIX))
+    (root / _OWNER_FILE).write_text(str(os.getpid()))
     root.chmod(0o755)  # PostgreSQL may run as another user and must reach its socket dir
     log_dir = (report_dir or Path(tempfile.mkdtemp(prefix="tgscale-logs-"))) / "logs"
     supervisor = Supervisor(log_dir)
@@ -399,6 +403,24 @@ def local_environment(
         supervisor.stop_all()
         atexit.unregister(supervisor.stop_all)
         _remove(root)
+
+
+def sweep_stale_roots(tmp: Path | None = None) -> list[Path]:
+    """Remove temporary directories of environments whose process died without cleaning up.
+
+    Only a ``kill -9`` of the run leaves one (its children stop through the parent-death
+    signal, but nothing can delete files for it); each holds the owner's pid.
+    """
+    removed = []
+    for root in Path(tmp or tempfile.gettempdir()).glob(f"{_ROOT_PREFIX}*"):
+        try:
+            owner = int((root / _OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or still being created
+        if owner != os.getpid() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+    return removed
 
 
 def _remove(root: Path) -> None:
