@@ -49,11 +49,18 @@ def _tree(env: LocalEnv) -> list[psutil.Process]:
 
 
 def _assert_all_gone(procs: list[psutil.Process], ports: list[int]) -> None:
-    alive = [p for p in procs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    alive = [p for p in procs if _running(p)]
     assert alive == []
     for port in ports:
         with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
             sock.connect(("127.0.0.1", port))
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # it exited between the two questions
+        return False
 
 
 def _get(url: str) -> int:
@@ -235,7 +242,7 @@ def test_children_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
         assert len(tree) >= 3  # the emulator, the bot and its worker(s)
         child.kill()
         child.wait(timeout=10)
-        _wait_for(lambda: not [p for p in tree if p.is_running() and p.status() != "zombie"])
+        _wait_for(lambda: not [p for p in tree if _running(p)])
         # Only its temporary directory is left; the next environment (or this) sweeps it.
         assert sweep_stale_roots()
     finally:
