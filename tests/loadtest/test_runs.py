@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,7 +12,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import gevent
-from conftest import ROOT, locust_command, run
+from conftest import ROOT, free_port, locust_command, run
 from recorder import CALLBACK_QUEUE_OFFSET, Recorder
 
 from bot_contract import metrics
@@ -273,15 +272,9 @@ def test_runner_reports_usage_errors() -> None:
     assert "no profile 'nope'" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_distributed_run_with_master_and_two_workers(recorder, tmp_path) -> None:
     rec, url = recorder
-    port = str(_free_port())
+    port = str(free_port())
     workers = [
         subprocess.Popen(
             [
@@ -350,7 +343,7 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_web_ui_run_serves_the_ui_and_tgload_metrics(recorder) -> None:
     rec, url = recorder
-    web, metrics_port = _free_port(), _free_port()
+    web, metrics_port = free_port(), free_port()
     process = subprocess.Popen(
         [
             sys.executable,
