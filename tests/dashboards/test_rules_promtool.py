@@ -24,42 +24,29 @@ pytestmark = [
 ]
 
 
+def promtool(*args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    """Run ``promtool args...`` and capture its output; the exit code is for the caller."""
+    assert PROMTOOL is not None
+    return subprocess.run(
+        [PROMTOOL, *args], capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+
+
 def run_promtool(cases: tuple[Case, ...], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     test_file = tmp_path / "alerts_test.yaml"
     test_file.write_text(yaml.safe_dump(promtool_test_file(cases, str(BUILD_DIR / RULES_FILE))))
-    assert PROMTOOL is not None
-    return subprocess.run(
-        [PROMTOOL, "test", "rules", str(test_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return promtool("test", "rules", str(test_file), timeout_s=120)
 
 
 def test_promtool_check_rules_accepts_the_rule_file() -> None:
-    assert PROMTOOL is not None
-    result = subprocess.run(
-        [PROMTOOL, "check", "rules", str(BUILD_DIR / RULES_FILE)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = promtool("check", "rules", str(BUILD_DIR / RULES_FILE), timeout_s=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {sum(len(g['rules']) for g in rules.rule_groups())} rules" in result.stdout
 
 
 def test_committed_promtool_file_passes() -> None:
     """The generated test file (what a user runs by hand) passes as a whole."""
-    assert PROMTOOL is not None
-    result = subprocess.run(
-        [PROMTOOL, "test", "rules", str(BUILD_DIR / RULES_TEST_FILE)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = promtool("test", "rules", str(BUILD_DIR / RULES_TEST_FILE), timeout_s=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

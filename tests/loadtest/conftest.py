@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import warnings
@@ -86,3 +87,20 @@ def locust_command(url: str, *args: str) -> list[str]:
         "WARNING",
         *args,
     ]
+
+
+def free_port() -> int:
+    """An ephemeral port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
+    """SIGTERM the process's group, then SIGKILL it if it has not exited within ``timeout_s``."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

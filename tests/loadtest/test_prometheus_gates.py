@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -13,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import gevent
 import pytest
+from conftest import free_port, stop_process_group
 from kube_exporter import KubeExporter
 
 from loadtest.profiles import GateConfig
@@ -30,12 +28,6 @@ SPIKE = (3.0, 10.0)
 TIMELINE_S = 13.5
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, float]]:
     """A Prometheus (1 s scrapes) that has recorded the whole scripted timeline."""
@@ -48,7 +40,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, flo
         "scrape_configs:\n  - job_name: fixture\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{exporter_port}']\n"
     )
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             PROMETHEUS,
@@ -88,12 +80,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, flo
         gevent.sleep(max(0.0, started + TIMELINE_S - time.time()))
         yield url, started
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
         assert exporter.server is not None
         exporter.server.stop()
 
@@ -161,6 +148,6 @@ def test_absent_series_are_not_applicable_with_the_reason(scraped) -> None:
 
 def test_unreachable_prometheus_fails_the_gates() -> None:
     gates = GateConfig(bot_p99_ms=100)
-    [result] = prometheus_gates(f"http://127.0.0.1:{_free_port()}", gates, Window(0, 1), Kube())
+    [result] = prometheus_gates(f"http://127.0.0.1:{free_port()}", gates, Window(0, 1), Kube())
     assert result.verdict == "fail"
     assert "unreachable" in result.reason

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import gevent
 import pytest
-from conftest import ROOT
+from conftest import ROOT, free_port, stop_process_group
 
 from loadtest import gates as g
 
@@ -21,12 +18,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 TOKEN = "123456:TEST-token"  # noqa: S105 (the emulator accepts any well-formed token)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _call(url: str, method: str, body: dict) -> dict:
@@ -41,7 +32,7 @@ def _call(url: str, method: str, body: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
@@ -61,12 +52,7 @@ def emulator() -> Iterator[str]:
             pytest.fail("the emulator did not start")
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
 
 
 def test_reply_gate_passes_only_when_every_reply_was_sent(emulator) -> None:

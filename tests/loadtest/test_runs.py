@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,7 +12,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import gevent
-from conftest import ROOT, locust_command, run
+from conftest import ROOT, Run, free_port, locust_command, run
 from recorder import CALLBACK_QUEUE_OFFSET, Recorder
 
 from bot_contract import metrics
@@ -33,6 +32,24 @@ def _order_per_key(rec: Recorder) -> dict[int, list[int]]:
     for delivery in rec.deliveries:
         per_key[delivery.key].append(delivery.update_id)
     return per_key
+
+
+def _steady_run(url: str, folder: Path, shape_duration: str, *options: str) -> Run:
+    """A headless run of the steady profile at half its rate, reporting into ``folder``."""
+    return run(
+        locust_command(
+            url,
+            "--load-profile",
+            "steady",
+            "--shape-duration",
+            shape_duration,
+            "--rate-scale",
+            "0.5",
+            *options,
+            "--report-dir",
+            str(folder),
+        )
+    )
 
 
 def test_telegram_model_keeps_chat_order_and_never_exceeds_max_connections(
@@ -88,24 +105,16 @@ def test_telegram_model_keeps_chat_order_and_never_exceeds_max_connections(
 def test_retries_honour_retry_after_and_block_only_their_chat(recorder, tmp_path) -> None:
     rec, url = recorder
     rec.fail_first_n, rec.retry_after_s = 4, "2"
-    result = run(
-        locust_command(
-            url,
-            "--load-profile",
-            "steady",
-            "--shape-duration",
-            "2",
-            "--rate-scale",
-            "0.5",
-            "--drain-s",
-            "8",
-            "--check-lag-p99-ms",
-            "-1",
-            "--check-error-ratio",
-            "-1",
-            "--report-dir",
-            str(tmp_path),
-        )
+    result = _steady_run(
+        url,
+        tmp_path,
+        "2",
+        "--drain-s",
+        "8",
+        "--check-lag-p99-ms",
+        "-1",
+        "--check-error-ratio",
+        "-1",
     )
     assert result.code == 0, result.output[-3000:]
     attempts: dict[int, list[float]] = defaultdict(list)
@@ -131,24 +140,8 @@ def test_retries_honour_retry_after_and_block_only_their_chat(recorder, tmp_path
 
 def test_duplicate_injection_resends_acked_updates(recorder, tmp_path) -> None:
     rec, url = recorder
-    result = run(
-        locust_command(
-            url,
-            "--load-profile",
-            "steady",
-            "--shape-duration",
-            "1.5",
-            "--rate-scale",
-            "0.5",
-            "--duplicate-ratio",
-            "1",
-            "--drain-s",
-            "6",
-            "--check-lag-p99-ms",
-            "-1",
-            "--report-dir",
-            str(tmp_path),
-        )
+    result = _steady_run(
+        url, tmp_path, "1.5", "--duplicate-ratio", "1", "--drain-s", "6", "--check-lag-p99-ms", "-1"
     )
     assert result.code == 0, result.output[-3000:]
     counts: dict[int, int] = defaultdict(int)
@@ -247,21 +240,7 @@ def test_runner_gates_a_slow_target_and_names_the_gate(recorder, tmp_path) -> No
 def test_failing_target_breaches_the_error_gate(recorder, tmp_path) -> None:
     rec, url = recorder
     rec.status = 500
-    result = run(
-        locust_command(
-            url,
-            "--load-profile",
-            "steady",
-            "--shape-duration",
-            "2",
-            "--rate-scale",
-            "0.5",
-            "--drain-s",
-            "0",
-            "--report-dir",
-            str(tmp_path),
-        )
-    )
+    result = _steady_run(url, tmp_path, "2", "--drain-s", "0")
     assert result.code == 3, result.output[-3000:]
     assert "CHECK FAILED: error ratio 1" in result.output
     assert "CHECK FAILED: achieved/offered 0" in result.output
@@ -273,15 +252,9 @@ def test_runner_reports_usage_errors() -> None:
     assert "no profile 'nope'" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_distributed_run_with_master_and_two_workers(recorder, tmp_path) -> None:
     rec, url = recorder
-    port = str(_free_port())
+    port = str(free_port())
     workers = [
         subprocess.Popen(
             [
@@ -350,7 +323,7 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_web_ui_run_serves_the_ui_and_tgload_metrics(recorder) -> None:
     rec, url = recorder
-    web, metrics_port = _free_port(), _free_port()
+    web, metrics_port = free_port(), free_port()
     process = subprocess.Popen(
         [
             sys.executable,

@@ -31,6 +31,27 @@ MAX_ATTEMPTS: Final = 8
 MAX_RETRY_AFTER_S: Final = 1.0
 
 
+def _counter(metric: m.Metric, registry: CollectorRegistry) -> Counter:
+    """``metric`` as a Counter in ``registry``, with the contract's name, help and labels."""
+    return Counter(metric.name, metric.documentation, metric.labels, registry=registry)
+
+
+def _histogram(metric: m.Metric, registry: CollectorRegistry) -> Histogram:
+    """``metric`` as a Histogram in ``registry``, on the contract's duration buckets."""
+    return Histogram(
+        metric.name,
+        metric.documentation,
+        metric.labels,
+        buckets=m.DURATION_BUCKETS_S,
+        registry=registry,
+    )
+
+
+def _gauge(metric: m.Metric, registry: CollectorRegistry) -> Gauge:
+    """``metric`` as a Gauge in ``registry``, with the contract's name, help and labels."""
+    return Gauge(metric.name, metric.documentation, metric.labels, registry=registry)
+
+
 @dataclass
 class DriverMetrics:
     """The load suite's metrics of the contract, in their own registry."""
@@ -39,38 +60,16 @@ class DriverMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        typed = [m.LABEL_UPDATE_TYPE]
-        self.offered = Counter(m.LOAD_OFFERED.name, m.LOAD_OFFERED.documentation, typed, registry=r)
-        self.acked = Counter(m.LOAD_ACKED.name, m.LOAD_ACKED.documentation, typed, registry=r)
-        self.deliveries = Counter(
-            m.LOAD_DELIVERIES.name,
-            m.LOAD_DELIVERIES.documentation,
-            [m.LABEL_UPDATE_TYPE, m.LABEL_STATUS],
-            registry=r,
-        )
-        self.redeliveries = Counter(
-            m.LOAD_REDELIVERIES.name, m.LOAD_REDELIVERIES.documentation, typed, registry=r
-        )
-        self.expired = Counter(m.LOAD_EXPIRED.name, m.LOAD_EXPIRED.documentation, typed, registry=r)
-        self.response = Histogram(
-            m.LOAD_RESPONSE_DURATION.name,
-            m.LOAD_RESPONSE_DURATION.documentation,
-            typed,
-            buckets=m.DURATION_BUCKETS_S,
-            registry=r,
-        )
-        self.lag = Histogram(
-            m.LOAD_DELIVERY_LAG.name,
-            m.LOAD_DELIVERY_LAG.documentation,
-            typed,
-            buckets=m.DURATION_BUCKETS_S,
-            registry=r,
-        )
-        self.pending = Gauge(m.LOAD_PENDING.name, m.LOAD_PENDING.documentation, registry=r)
-        self.in_flight = Gauge(m.LOAD_IN_FLIGHT.name, m.LOAD_IN_FLIGHT.documentation, registry=r)
-        self.target_rate = Gauge(
-            m.LOAD_TARGET_RATE.name, m.LOAD_TARGET_RATE.documentation, registry=r
-        )
+        self.offered = _counter(m.LOAD_OFFERED, r)
+        self.acked = _counter(m.LOAD_ACKED, r)
+        self.deliveries = _counter(m.LOAD_DELIVERIES, r)
+        self.redeliveries = _counter(m.LOAD_REDELIVERIES, r)
+        self.expired = _counter(m.LOAD_EXPIRED, r)
+        self.response = _histogram(m.LOAD_RESPONSE_DURATION, r)
+        self.lag = _histogram(m.LOAD_DELIVERY_LAG, r)
+        self.pending = _gauge(m.LOAD_PENDING, r)
+        self.in_flight = _gauge(m.LOAD_IN_FLIGHT, r)
+        self.target_rate = _gauge(m.LOAD_TARGET_RATE, r)
 
     def serve(self, host: str = "127.0.0.1") -> int:
         """Serve ``/metrics`` on an ephemeral port of ``host``; returns the port."""

@@ -172,17 +172,26 @@ def _bot_errors(client: _Client, gates: GateConfig, window: Window) -> GateResul
     )
 
 
-def _spike_or_na(name: str, threshold: float | None, window: Window) -> GateResult | None:
+def _spike_and_replicas(
+    client: _Client, name: str, threshold: float, window: Window, kube: Kube
+) -> tuple[tuple[float, float], Series] | GateResult:
+    """The spike and the Deployment's available replicas, or the gate's ``n/a`` result."""
     if window.spike is None:
         return GateResult(
             name, "n/a", threshold=threshold, unit=" s", reason="the profile has no spike"
         )
-    return None
-
-
-def _replicas(client: _Client, window: Window, kube: Kube) -> Series | None:
     selector = kube.selector("deployment", kube.deployment)
-    return client.series(f"max({REPLICAS}{selector})", window)
+    series = client.series(f"max({REPLICAS}{selector})", window)
+    if series is None:
+        return _absent(name, threshold, f'{REPLICAS}{{deployment="{kube.deployment}"}}')
+    return window.spike, series
+
+
+def _within(name: str, took: float, threshold: float, reason: str) -> GateResult:
+    """A gate on seconds: pass when ``took`` is at most ``threshold``."""
+    return GateResult(
+        name, "pass" if took <= threshold else "fail", took, threshold, " s", reason=reason
+    )
 
 
 def _absent(name: str, threshold: float | None, what: str) -> GateResult:
@@ -199,14 +208,10 @@ def _scale_up(client: _Client, gates: GateConfig, window: Window, kube: Kube) ->
     name, threshold, needed = "scale up", gates.scale_up_within_s, gates.min_replicas
     if threshold is None or needed is None:
         raise ValueError("gate not configured")
-    if (na := _spike_or_na(name, threshold, window)) is not None:
-        return na
-    if window.spike is None:  # checked above; narrows the type
-        raise ValueError("no spike")
-    series = _replicas(client, window, kube)
-    if series is None:
-        return _absent(name, threshold, f'{REPLICAS}{{deployment="{kube.deployment}"}}')
-    start = window.spike[0]
+    found = _spike_and_replicas(client, name, threshold, window, kube)
+    if isinstance(found, GateResult):
+        return found
+    (start, _), series = found
     reached = next((t for t, v in series if t >= start and v >= needed), None)
     if reached is None:
         peak = max((v for t, v in series if t >= start), default=0.0)
@@ -218,13 +223,8 @@ def _scale_up(client: _Client, gates: GateConfig, window: Window, kube: Kube) ->
             reason=f"never reached {needed} replicas (peak {peak:.0f})",
         )
     took = reached - start
-    return GateResult(
-        name,
-        "pass" if took <= threshold else "fail",
-        took,
-        threshold,
-        " s",
-        reason=f"{needed} replicas available {took:.0f} s after the spike",
+    return _within(
+        name, took, threshold, f"{needed} replicas available {took:.0f} s after the spike"
     )
 
 
@@ -232,14 +232,10 @@ def _scale_down(client: _Client, gates: GateConfig, window: Window, kube: Kube) 
     name, threshold = "scale down", gates.scale_down_within_s
     if threshold is None:
         raise ValueError("gate not configured")
-    if (na := _spike_or_na(name, threshold, window)) is not None:
-        return na
-    if window.spike is None:  # checked above; narrows the type
-        raise ValueError("no spike")
-    series = _replicas(client, window, kube)
-    if series is None:
-        return _absent(name, threshold, f'{REPLICAS}{{deployment="{kube.deployment}"}}')
-    spike_start, spike_end = window.spike
+    found = _spike_and_replicas(client, name, threshold, window, kube)
+    if isinstance(found, GateResult):
+        return found
+    (spike_start, spike_end), series = found
     before = [v for t, v in series if t <= spike_start]
     if not before:
         return GateResult(
@@ -265,15 +261,7 @@ def _scale_down(client: _Client, gates: GateConfig, window: Window, kube: Kube) 
             unit=" s",
             reason=f"not back to {baseline:.0f} replicas by the end",
         )
-    took = down - spike_end
-    return GateResult(
-        name,
-        "pass" if took <= threshold else "fail",
-        took,
-        threshold,
-        " s",
-        reason=f"back to {baseline:.0f} replicas",
-    )
+    return _within(name, down - spike_end, threshold, f"back to {baseline:.0f} replicas")
 
 
 def _pinned(client: _Client, gates: GateConfig, window: Window, kube: Kube) -> GateResult:
@@ -296,11 +284,4 @@ def _pinned(client: _Client, gates: GateConfig, window: Window, kube: Kube) -> G
             longest = max(longest, t - since)
         if not at_max:
             since = None
-    return GateResult(
-        name,
-        "pass" if longest <= threshold else "fail",
-        longest,
-        threshold,
-        " s",
-        reason=f"longest stretch at maxReplicas {longest:.0f} s",
-    )
+    return _within(name, longest, threshold, f"longest stretch at maxReplicas {longest:.0f} s")

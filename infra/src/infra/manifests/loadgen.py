@@ -66,6 +66,37 @@ def _metrics_port() -> dict[str, Any]:
     return {"name": "metrics", "containerPort": _meta.LOCUST_METRICS_PORT, "protocol": "TCP"}
 
 
+def _deployment(
+    cfg: StackConfig, name: str, component: str, container: dict[str, Any], replicas: int
+) -> dict[str, Any]:
+    """A Deployment of ``replicas`` pods running ``container``, selected by ``component``."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta.metadata(cfg, name, component),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": _meta.selector(cfg, component)},
+            "template": _pod(cfg, component, container),
+        },
+    }
+
+
+def _service(
+    cfg: StackConfig, name: str, component: str, port_name: str, port: int
+) -> dict[str, Any]:
+    """A Service exposing the ``component`` pods' named port ``port_name`` as ``port``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta.metadata(cfg, name, component),
+        "spec": {
+            "selector": _meta.selector(cfg, component),
+            "ports": [{"name": port_name, "port": port, "targetPort": port_name}],
+        },
+    }
+
+
 def master_job(cfg: StackConfig) -> dict[str, Any]:
     """The Locust master: one headless run of the profile against the bot's Service."""
     target = f"http://{_meta.BOT}.{cfg.namespace}.svc"
@@ -98,15 +129,7 @@ def master_job(cfg: StackConfig) -> dict[str, Any]:
 
 def master_service(cfg: StackConfig) -> dict[str, Any]:
     """Where workers find the master."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta.metadata(cfg, _meta.LOCUST_MASTER, "loadgen-master"),
-        "spec": {
-            "selector": _meta.selector(cfg, "loadgen-master"),
-            "ports": [{"name": "master", "port": _meta.LOCUST_MASTER_PORT, "targetPort": "master"}],
-        },
-    }
+    return _service(cfg, _meta.LOCUST_MASTER, "loadgen-master", "master", _meta.LOCUST_MASTER_PORT)
 
 
 def worker_deployment(cfg: StackConfig) -> dict[str, Any]:
@@ -122,16 +145,9 @@ def worker_deployment(cfg: StackConfig) -> dict[str, Any]:
         "failureThreshold": 4,
     }
     container |= {"ports": [_metrics_port()], "readinessProbe": probe, "livenessProbe": probe}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _meta.metadata(cfg, _meta.LOCUST_WORKER, "loadgen-worker"),
-        "spec": {
-            "replicas": cfg.loadgen.workers,
-            "selector": {"matchLabels": _meta.selector(cfg, "loadgen-worker")},
-            "template": _pod(cfg, "loadgen-worker", container),
-        },
-    }
+    return _deployment(
+        cfg, _meta.LOCUST_WORKER, "loadgen-worker", container, replicas=cfg.loadgen.workers
+    )
 
 
 def emulator_deployment(cfg: StackConfig) -> dict[str, Any]:
@@ -147,29 +163,12 @@ def emulator_deployment(cfg: StackConfig) -> dict[str, Any]:
         "readinessProbe": probe,
         "livenessProbe": probe,
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _meta.metadata(cfg, _meta.EMULATOR, "emulator"),
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": _meta.selector(cfg, "emulator")},
-            "template": _pod(cfg, "emulator", container),
-        },
-    }
+    return _deployment(cfg, _meta.EMULATOR, "emulator", container, replicas=1)
 
 
 def emulator_service(cfg: StackConfig) -> dict[str, Any]:
     """The emulator's Service, BOT_API_BASE_URL's host."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta.metadata(cfg, _meta.EMULATOR, "emulator"),
-        "spec": {
-            "selector": _meta.selector(cfg, "emulator"),
-            "ports": [{"name": "http", "port": _meta.EMULATOR_PORT, "targetPort": "http"}],
-        },
-    }
+    return _service(cfg, _meta.EMULATOR, "emulator", "http", _meta.EMULATOR_PORT)
 
 
 def pod_monitor(cfg: StackConfig) -> dict[str, Any]:
