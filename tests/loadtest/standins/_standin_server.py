@@ -42,12 +42,11 @@ def serve(name, port):
     print(f"{name}: children {[c.pid for c in children]}", flush=True)
 
     def stop(signum, frame):
-        # Like uvicorn's supervisor: stop the workers, then exit.
+        # Like uvicorn's supervisor: stop the workers, then exit. Only async-signal-safe calls
+        # (no print, no Popen.wait: the main thread may hold their locks right now).
         for child in children:
-            child.terminate()
-        for child in children:
-            child.wait()
-        sys.exit(0)
+            os.kill(child.pid, signal.SIGTERM)
+        os._exit(0)
 
     if os.environ.get("STANDIN_IGNORE_TERM") == "1":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
