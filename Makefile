@@ -28,10 +28,10 @@ imports: ## import-linter contracts between members
 	$(RUN) lint-imports
 
 test-unit: ## pytest for bot, contract, emulator, dashboards and infra (real PostgreSQL)
-	$(RUN) pytest tests --ignore=tests/loadtest
+	$(RUN) pytest tests --ignore=tests/loadtest --ignore=tests/e2e
 
-test-loadtest: ## pytest for the load suite, in its own process (gevent)
-	$(RUN) pytest tests/loadtest -p no:cacheprovider
+test-loadtest: ## pytest for the load suite and the end-to-end demo, in their own process (gevent)
+	$(RUN) pytest tests/loadtest tests/e2e -p no:cacheprovider
 
 hadolint: ## Lint the Dockerfiles (bot, load generator)
 	$(RUN) hadolint bot/Dockerfile loadtest/Dockerfile

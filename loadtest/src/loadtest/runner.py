@@ -161,7 +161,7 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def _environment(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+def _environment(args: argparse.Namespace, report_dir: Path) -> Iterator[dict[str, Any]]:
     """The wiring: from --target and friends, or from the local environment."""
     if args.target:
         host, path = split_target(args.target)
@@ -183,7 +183,11 @@ def _environment(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
             f"the local environment is not available ({missing}); pass --target URL"
         ) from None
     with localenv.local_environment(
-        workers=args.workers, prometheus=args.prometheus, keep=args.keep
+        workers=args.workers,
+        # A --prometheus URL replaces the local one; otherwise start it when installed.
+        prometheus=False if args.prometheus else None,
+        keep=args.keep,
+        report_dir=report_dir,  # each process logs to <report_dir>/logs/<name>.log
     ) as env:
         host, path = split_target(env.webhook_url)
         yield {
@@ -222,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sys.stdout.flush()
     try:
-        with _environment(args) as wiring:
+        with _environment(args, report_dir) as wiring:
             command = locust_command(
                 args,
                 host=wiring["host"],

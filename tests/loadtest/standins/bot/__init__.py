@@ -1,0 +1,1 @@
+"""Stand-in for the bot package (tests only)."""

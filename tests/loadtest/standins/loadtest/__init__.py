@@ -1,0 +1,1 @@
+"""Stand-in for the loadtest package in child processes (tests only)."""
