@@ -7,6 +7,7 @@ the gates and the report), so they take about a minute each.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import xml.etree.ElementTree as ET  # our own report, not untrusted input
 from typing import TYPE_CHECKING
@@ -44,6 +45,9 @@ def test_short_demo_passes_its_gates_and_writes_the_report(run_load: Callable[..
     assert len(cases) == len(summary["gates"])
     assert not junit.findall(".//failure")
     assert (run.report_dir / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if shutil.which("prometheus"):  # the Bot overview, drawn from the run's Prometheus data
+        assert (run.report_dir / "dashboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "dashboard preview" in run.output
     assert "locust" in (run.report_dir / "locust.html").read_text().lower()
     logs = {p.name for p in (run.report_dir / "logs").iterdir()}
     assert {"bot.log", "emulator.log", "postgres.log", "migrate.log", "set-webhook.log"} <= logs

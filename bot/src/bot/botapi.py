@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import aiohttp
 import orjson
@@ -165,7 +166,8 @@ class PTBRequest(BaseRequest):
         pool_timeout: Any = None,  # noqa: ARG002
     ) -> tuple[int, bytes]:
         """Send one request through the shared pool; errors become PTB's network errors."""
-        is_file = url.startswith(self._api.file_prefix)
+        # PTB percent-encodes a download URL's path (the token's ":" becomes "%3A").
+        is_file = unquote(url).startswith(self._api.file_prefix)
         label = "file" if is_file else url.rsplit("/", 1)[-1]
         data: Any = None
         if request_data is not None:

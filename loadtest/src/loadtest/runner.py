@@ -33,6 +33,11 @@ LOCUSTFILE = PROFILES_DIR.parent / "locustfile.py"
 EXIT_USAGE = 2
 _KNOWN_EXITS = {0, 1, 2, 3}
 
+#: The local environment's fleet-wide reply budget (messages/s): Telegram's paid-broadcast rate
+#: (``allow_paid_broadcast``, up to 1000/s). At the free 30/s, the peak profile's 100 updates/s
+#: spike would queue replies behind the limiter and fail the latency gates by design.
+LOCAL_GLOBAL_REPLY_RATE = 1000.0
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``run`` command's options."""
@@ -50,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--emulator", help="Bot API emulator URL, for the replies gate")
     parser.add_argument(
         "--secret", help="webhook secret (default: $BOT_WEBHOOK_SECRET; first one if several)"
+    )
+    parser.add_argument(
+        "--global-reply-rate",
+        type=float,
+        default=LOCAL_GLOBAL_REPLY_RATE,
+        help=(
+            "local environment only: the fleet-wide reply budget in messages/s, enforced by both "
+            "the bot's limiter and the emulator (default %(default)s: Telegram's paid-broadcast "
+            "tier, since the peak profile replies to 100 updates/s; 30 is the free tier)"
+        ),
     )
     parser.add_argument(
         "--processes",
@@ -188,6 +203,10 @@ def _environment(args: argparse.Namespace, report_dir: Path) -> Iterator[dict[st
         prometheus=False if args.prometheus else None,
         keep=args.keep,
         report_dir=report_dir,  # each process logs to <report_dir>/logs/<name>.log
+        # One global budget for both sides: the bot's fleet-wide limiter and Telegram's (the
+        # emulator's) flood control. Per-chat and per-group limits keep Telegram's values.
+        bot_env={"BOT_RATE_GLOBAL_PER_S": f"{args.global_reply_rate:g}"},
+        emulator_args=("--global-rate", f"{args.global_reply_rate:g}"),
     ) as env:
         host, path = split_target(env.webhook_url)
         yield {
@@ -203,6 +222,30 @@ def _environment(args: argparse.Namespace, report_dir: Path) -> Iterator[dict[st
                 f"environment kept: webhook {env.webhook_url}  emulator {env.emulator_url}  "
                 f"prometheus {env.prometheus_url or '-'}\n"
             )
+
+
+def dashboard_preview(prometheus: str, started: datetime, out: Path) -> None:
+    """Render the Bot overview dashboard over the run into the report (what Grafana would show).
+
+    It runs ``python -m dashboards preview`` as a command (the load suite never imports the
+    dashboards package). A failure is reported in one line and leaves the verdict alone.
+    """
+    command = [
+        sys.executable, "-m", "dashboards", "preview", "--prometheus", prometheus,
+        "--start", started.isoformat(), "--out", str(out),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(  # noqa: S603 (our own interpreter and module)
+            command, capture_output=True, text=True, timeout=300, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        sys.stdout.write(f"loadtest: no dashboard preview ({error})\n")
+        return
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        sys.stdout.write(f"loadtest: no dashboard preview ({reason})\n")
+        return
+    sys.stdout.write(f"loadtest: dashboard preview {out}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -236,7 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 prometheus=wiring["prometheus"],
                 metrics_port=wiring["metrics_port"],
             )
+            started = datetime.now(tz=UTC)
             code = run_locust(command, wiring["secret"])
+            if wiring["prometheus"]:
+                dashboard_preview(wiring["prometheus"], started, report_dir / "dashboard.png")
     except (ValueError, ImportError, OSError) as error:
         sys.stderr.write(f"loadtest run: set-up failed: {error}\n")
         return EXIT_USAGE
