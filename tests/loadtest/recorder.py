@@ -12,7 +12,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 import gevent
 from gevent.pywsgi import WSGIServer
@@ -51,6 +54,8 @@ class Recorder:
     max_in_flight: int = 0
     failed_once: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # the 2xx answer's body for an update (a Bot API method, or b"" as the bot's api mode)
+    body: Callable[[dict[str, Any]], bytes] | None = None
 
     def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -68,11 +73,12 @@ class Recorder:
             status, retry_after = self._answer(update["update_id"])
         finally:
             self.in_flight -= 1
-        headers = [("Content-Type", "application/json"), ("Content-Length", "2")]
+        payload = self.body(update) if self.body is not None and status < 300 else b"{}"
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
         if retry_after is not None:
             headers.append(("Retry-After", retry_after))
         start_response(f"{status} X", headers)
-        return [b"{}"]
+        return [payload]
 
     def _answer(self, update_id: int) -> tuple[int, str | None]:
         steps = self.script.get(update_id)

@@ -12,6 +12,9 @@ update's expiry (24 h for messages, 150 s for callback queries).
 to find a breaking point rather than to imitate Telegram.
 
 :class:`Arrivals` paces update creation to the shape's rate (updates per second) for both.
+
+:class:`BodyReplies` executes a Bot API method found in a 2xx webhook answer against the
+emulator, as Telegram does with a method in the response body (off the delivery's path).
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import gevent
-from gevent.queue import Empty, Queue
+import orjson
+from gevent.queue import Empty, Full, Queue
+from geventhttpclient import HTTPClient
 
 if TYPE_CHECKING:
     import random
@@ -39,6 +45,12 @@ RETRY_CAP_RANGE_S = (60.0, 120.0)
 #: Arrivals are created in ticks of this length; a tick never creates more than MAX_PER_TICK.
 ARRIVAL_TICK_S = 0.01
 MAX_PER_TICK = 2000
+#: Methods Telegram does not execute from a webhook answer (besides every ``get*`` method).
+SKIPPED_BODY_METHODS = frozenset({"setwebhook", "deletewebhook", "close", "logout"})
+#: Body replies executed at once per process, and how many may wait for a free executor.
+BODY_REPLY_CONCURRENCY = 16
+BODY_REPLY_BACKLOG = 10_000
+BODY_REPLY_TIMEOUT_S = 30.0
 
 
 def retry_delay(attempts: int, retry_after: float | None, cap: float) -> float:
@@ -230,3 +242,91 @@ class Arrivals:
                 self.sink(self.generator.next())
             self.created += count
             gevent.sleep(ARRIVAL_TICK_S if count < MAX_PER_TICK else 0)
+
+
+def body_method(body: bytes) -> tuple[str, dict[str, object]] | None:
+    """The ``(method, parameters)`` of a webhook answer, or ``None`` if it holds no method."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    method = data.pop("method", None)
+    if not isinstance(method, str) or not method:
+        return None
+    return method, data
+
+
+def executes(method: str) -> bool:
+    """Whether Telegram executes ``method`` from a webhook answer (not ``get*`` and the like)."""
+    name = method.lower()
+    return not name.startswith("get") and name not in SKIPPED_BODY_METHODS
+
+
+class BodyReplies:
+    """Runs the methods of 2xx webhook answers against the emulator, off the delivery's path.
+
+    :meth:`submit` only queues the answer's bytes (a full queue counts ``dropped``), so the
+    connection that delivered the update goes on at once; ``concurrency`` greenlets parse and
+    POST them to ``<emulator>/bot<token>/<method>`` as JSON. Outcomes are counted in
+    ``tally.body_replies``: ``executed``, ``failed`` (no answer or ``"ok": false``),
+    ``skipped`` (a method Telegram skips), ``ignored`` (no method), ``dropped``.
+    """
+
+    def __init__(
+        self,
+        emulator_url: str,
+        token: str,
+        tally: Tally,
+        *,
+        concurrency: int = BODY_REPLY_CONCURRENCY,
+        backlog: int = BODY_REPLY_BACKLOG,
+    ) -> None:
+        """Set up the client and start ``concurrency`` executor greenlets."""
+        self.tally = tally
+        root = urlsplit(emulator_url).path.rstrip("/")  # an emulator behind a path prefix
+        self.prefix = f"{root}/bot{token}/"
+        self.client = HTTPClient.from_url(
+            emulator_url,
+            concurrency=concurrency,
+            connection_timeout=BODY_REPLY_TIMEOUT_S,
+            network_timeout=BODY_REPLY_TIMEOUT_S,
+        )
+        self.queue: Queue[bytes] = Queue(maxsize=backlog)
+        self.greenlets = [gevent.spawn(self._work) for _ in range(concurrency)]
+
+    def submit(self, body: bytes) -> None:
+        """Queue a non-empty 2xx answer for execution (never blocks)."""
+        try:
+            self.queue.put_nowait(body)
+        except Full:
+            self.tally.body_replies["dropped"] += 1
+
+    def _work(self) -> None:
+        while True:
+            self._execute(self.queue.get())
+
+    def _execute(self, body: bytes) -> None:
+        # Looked up at each count: a worker's drain swaps the Counter for a fresh one.
+        counts = self.tally.body_replies
+        found = body_method(body)
+        if found is None:
+            counts["ignored"] += 1
+            return
+        method, parameters = found
+        if not executes(method):
+            counts["skipped"] += 1
+            return
+        try:
+            response = self.client.post(
+                self.prefix + method,
+                body=orjson.dumps(parameters),
+                headers={"Content-Type": "application/json"},
+            )
+            answer = orjson.loads(response.read())
+        except Exception:  # a transport error or a non-JSON answer fails it, never a crash
+            self.tally.body_replies["failed"] += 1
+            return
+        ok = response.status_code == 200 and isinstance(answer, dict) and answer.get("ok") is True
+        self.tally.body_replies["executed" if ok else "failed"] += 1

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
     import argparse
 
+#: A well-formed token (``<digits>:<[A-Za-z0-9_-]+>``); the emulator accepts any by default.
+DEFAULT_BOT_TOKEN = "123456:tgscale-load-suite"  # noqa: S105 (not a secret)
+
 #: (flag, type, help) of each gate threshold; the dest is the GateConfig field it overrides.
 GATE_FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--check-p95-ms", "p95_ms", float, "p95 response time per update type, ms"),
@@ -72,6 +75,12 @@ def register(parser: LocustArgumentParser) -> None:
     add("--update-id-start", type=int, help="First update_id (default: from the wall clock).")
     add("--seed", type=int, help="Seed of the population (default: the profile's).")
     add("--emulator-url", default="", help="Bot API emulator root, for the replies gate.")
+    add(
+        "--bot-token",
+        default=DEFAULT_BOT_TOKEN,
+        include_in_web_ui=False,
+        help="Bot token for the methods of webhook answers run against --emulator-url.",
+    )
     add("--prometheus-url", default="", help="Prometheus root URL, for the Prometheus gates.")
     add("--report-dir", default="", help="Write summary.json, junit.xml and chart.png here.")
     add("--prometheus-port", type=int, default=0, help="Serve tgload_* metrics here (0: off).")
@@ -101,6 +110,7 @@ class Settings:
     secret: str
     update_id_start: int | None
     emulator_url: str
+    bot_token: str = dataclasses.field(repr=False)
     prometheus_url: str
     report_dir: str
     k8s: dict[str, str]
@@ -145,6 +155,7 @@ def settings_from(options: argparse.Namespace) -> Settings:
         secret=options.webhook_secret,
         update_id_start=options.update_id_start,
         emulator_url=options.emulator_url.rstrip("/"),
+        bot_token=options.bot_token or DEFAULT_BOT_TOKEN,
         prometheus_url=options.prometheus_url.rstrip("/"),
         report_dir=options.report_dir,
         k8s={

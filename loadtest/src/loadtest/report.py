@@ -18,6 +18,8 @@ import matplotlib as mpl
 mpl.use("Agg")  # headless: no display on CI or in a Locust process
 import matplotlib.pyplot as plt
 
+from loadtest.runtime import current_runtime
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -32,6 +34,10 @@ def write_summary(folder: Path, summary: dict[str, Any], gates: list[GateResult]
     """Write ``summary.json`` (the summary plus every gate) and return its path."""
     path = folder / SUMMARY
     data = {**summary, "gates": [asdict(g) for g in gates]}
+    runtime = current_runtime()
+    if runtime is not None and isinstance(data.get("totals"), dict):
+        # Methods of 2xx webhook answers run against the emulator (users.py), by outcome.
+        data["totals"] = {**data["totals"], "body_replies": dict(runtime.aggregate.body_replies)}
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
 

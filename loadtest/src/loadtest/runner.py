@@ -150,11 +150,13 @@ def locust_command(
     return command + extra
 
 
-def run_locust(command: list[str], secret: str | None) -> int:
+def run_locust(command: list[str], secret: str | None, bot_token: str | None = None) -> int:
     """Run Locust in its own process group; Ctrl-C or an error here stops all of it."""
     env = dict(os.environ)
     if secret:
         env["LOCUST_WEBHOOK_SECRET"] = secret  # the environment, not argv: ps shows argv
+    if bot_token:  # for the methods of webhook answers run against the emulator
+        env["LOCUST_BOT_TOKEN"] = bot_token
     process = subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
     try:
         code = process.wait()
@@ -188,6 +190,7 @@ def _environment(args: argparse.Namespace, report_dir: Path) -> Iterator[dict[st
             "emulator": args.emulator,
             "prometheus": args.prometheus,
             "metrics_port": None,
+            "bot_token": None,
         }
         return
     # Imported by name: only the local path needs it, and another engineer owns the module.
@@ -216,6 +219,7 @@ def _environment(args: argparse.Namespace, report_dir: Path) -> Iterator[dict[st
             "emulator": args.emulator or env.emulator_url,
             "prometheus": args.prometheus or env.prometheus_url,
             "metrics_port": getattr(env, "locust_metrics_port", None),
+            "bot_token": getattr(env, "bot_token", None),
         }
         if args.keep:
             sys.stdout.write(
@@ -280,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 metrics_port=wiring["metrics_port"],
             )
             started = datetime.now(tz=UTC)
-            code = run_locust(command, wiring["secret"])
+            code = run_locust(command, wiring["secret"], wiring["bot_token"])
             if wiring["prometheus"]:
                 dashboard_preview(wiring["prometheus"], started, report_dir / "dashboard.png")
     except (ValueError, ImportError, OSError) as error:

@@ -77,6 +77,7 @@ class Tally:
     not_created: int = 0  # arrivals the generator skipped (max_pending reached, or overloaded)
     reply_messages: list[Sequence[int]] = field(default_factory=list)  # (chat_id, message_id)
     reply_callbacks: list[str] = field(default_factory=list)
+    body_replies: Counter[str] = field(default_factory=Counter)  # outcome of webhook-answer calls
     gauges: dict[str, tuple[int, int]] = field(default_factory=dict)  # source: (pending, in flight)
 
     # --- recording (generator side) ---------------------------------------------------------
@@ -102,13 +103,14 @@ class Tally:
             "not_created": self.not_created,
             "reply_messages": self.reply_messages,
             "reply_callbacks": self.reply_callbacks,
+            "body_replies": dict(self.body_replies),
         }
         self.__dict__.update(Tally(gauges=self.gauges).__dict__)  # start afresh, keep the gauges
         return data
 
     def merge(self, data: dict[str, Any]) -> None:
         """Add a drained payload from a generator."""
-        for name in ("offered", "acked", "expired", "redeliveries", "deliveries"):
+        for name in ("offered", "acked", "expired", "redeliveries", "deliveries", "body_replies"):
             getattr(self, name).update(data.get(name, {}))
         for kind, histogram in data.get("lag_ms", {}).items():
             merge_histograms(self.lag_ms.setdefault(kind, {}), histogram)

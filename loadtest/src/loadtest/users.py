@@ -20,7 +20,7 @@ import orjson
 from gevent.pool import Pool
 
 from bot_contract.webhook import DELIVERY_TIMEOUT_S
-from loadtest.delivery import parse_retry_after
+from loadtest.delivery import BodyReplies, parse_retry_after
 from loadtest.runtime import runtime_of
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 #: Cap on concurrent requests of the open model per process (a safety net, not a model).
 OPEN_MAX_CONCURRENCY = 5000
+#: Attribute of the LoadRuntime holding the process's BodyReplies (made by the first user).
+_BODY_REPLIES = "tgscale_body_replies"
 
 
 def _status(response: FastResponse) -> int | str:
@@ -44,6 +46,18 @@ def _status(response: FastResponse) -> int | str:
         if "timeout" in type(error).__name__.lower() or "timed out" in str(error)
         else "error"
     )
+
+
+def _body_replies(runtime: LoadRuntime) -> BodyReplies | None:
+    """The process's executors of webhook-answer methods, made once; ``None`` without emulator."""
+    settings = runtime.settings
+    if not settings.emulator_url:
+        return None
+    found: BodyReplies | None = getattr(runtime, _BODY_REPLIES, None)
+    if found is None:
+        found = BodyReplies(settings.emulator_url, settings.bot_token, runtime.tally)
+        setattr(runtime, _BODY_REPLIES, found)  # LoadRuntime lives as long as the run
+    return found
 
 
 class TelegramUpdateUser(FastHttpUser):
@@ -62,6 +76,7 @@ class TelegramUpdateUser(FastHttpUser):
     def on_start(self) -> None:
         """Look the run's runtime up once (users are spawned anew for every test)."""
         self.runtime = runtime_of(self.environment)
+        self.body_replies = _body_replies(self.runtime)
 
     @task
     def deliver(self) -> None:
@@ -84,11 +99,21 @@ class TelegramUpdateUser(FastHttpUser):
             name=entry.name,
         )
         status = _status(response)
+        if self.body_replies is not None:  # only with --emulator-url: no cost otherwise
+            self._answered(status, response)
         retry_after = None
         if status != 200 and response.headers is not None:
             value = response.headers.get("Retry-After")
             retry_after = parse_retry_after(value[0] if isinstance(value, list) else value)
         queues.settle(entry, status, retry_after)
+
+    def _answered(self, status: int | str, response: FastResponse) -> None:
+        """Hand a non-empty 2xx answer to the body-reply executors (with an emulator only)."""
+        if not isinstance(status, int) or not 200 <= status <= 299:
+            return
+        content = response.content
+        if content and self.body_replies is not None:  # an empty 200 is neither parsed nor queued
+            self.body_replies.submit(content)
 
     def _drive_open(self, runtime: LoadRuntime) -> None:
         arrivals = runtime.arrivals
@@ -123,6 +148,8 @@ class TelegramUpdateUser(FastHttpUser):
         finally:
             runtime.open_in_flight -= 1
         status = _status(response)
+        if self.body_replies is not None:
+            self._answered(status, response)
         tally = runtime.tally
         tally.deliveries[f"{kind}|{status}"] += 1
         if isinstance(status, int) and 200 <= status <= 299:
