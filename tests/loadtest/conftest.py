@@ -6,16 +6,19 @@ monkey-patches the standard library with gevent, which must not reach the asynci
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import gevent
 import pytest
 from gevent.monkey import MonkeyPatchWarning
 from recorder import Recorder, serve
@@ -104,3 +107,32 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 10) 
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+@contextlib.contextmanager
+def emulator_process(*options: str) -> Iterator[str]:
+    """Run ``python -m loadtest emulator`` on a free port; yield its URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1",
+            "--port", str(port), *options,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):  # up to ~20 s on a busy machine
+            try:
+                with urllib.request.urlopen(f"{url}/__emulator/stats", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                gevent.sleep(0.2)
+        else:
+            pytest.fail("the emulator did not start")
+        yield url
+    finally:
+        stop_process_group(process)

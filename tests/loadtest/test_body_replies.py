@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import gevent
 import pytest
-from conftest import ROOT, free_port, locust_command, run, stop_process_group
+from conftest import emulator_process, locust_command, run
 
 from loadtest.delivery import BodyReplies, executes
 from loadtest.tally import Tally
@@ -39,30 +37,8 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1",
-            "--port", str(port), "--no-flood-control",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):  # up to ~20 s on a busy machine
-            try:
-                _get(f"{url}/__emulator/stats")
-                break
-            except OSError:
-                gevent.sleep(0.2)
-        else:
-            pytest.fail("the emulator did not start")
+    with emulator_process("--no-flood-control") as url:
         yield url
-    finally:
-        stop_process_group(process)
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from typing import TYPE_CHECKING
 
-import gevent
 import pytest
-from conftest import ROOT, free_port, stop_process_group
+from conftest import emulator_process
 
 from loadtest import gates as g
 
@@ -32,27 +29,8 @@ def _call(url: str, method: str, body: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):  # up to ~20 s on a busy machine
-            try:
-                with urllib.request.urlopen(f"{url}/__emulator/stats", timeout=1):  # noqa: S310
-                    break
-            except OSError:
-                gevent.sleep(0.2)
-        else:
-            pytest.fail("the emulator did not start")
+    with emulator_process() as url:
         yield url
-    finally:
-        stop_process_group(process)
 
 
 def test_reply_gate_passes_only_when_every_reply_was_sent(emulator) -> None:
