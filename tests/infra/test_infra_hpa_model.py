@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -77,17 +79,18 @@ def test_scale_down_waits_for_the_stabilization_window() -> None:
 class PeakAssumption:
     """The peak profile's spike and gate, and the per-pod capacity figures.
 
-    ASSUMPTION, in one place until loadtest/profiles/peak.toml is on main: a baseline of 20
-    updates/s, a x4 spike to 80 updates/s starting at t = 0, and the gate "replicas needed for the
-    spike are Ready within 90 s of its start". Capacity figures (what `make capacity` measures):
-    3 ms of CPU per update, 200 ms handler latency at the target load, pods Ready 20 s after
-    creation (image cached; a cluster autoscaler adding nodes would add minutes), and metrics
-    that lag the load by one 15 s scrape/resolution period.
+    The spike and the gate come from ``loadtest/profiles/peak.toml`` (read as a file, see
+    :func:`_peak_from_profile`): the baseline rate, baseline x factor during the spike, and the
+    Prometheus gate "replicas Ready within ``scale_up_within_s`` of the spike's start". The
+    capacity figures are assumptions of what `make capacity` measures on a pod: 3 ms of CPU per
+    update, 200 ms handler latency at the target load, pods Ready 20 s after creation (image
+    cached; a cluster autoscaler adding nodes would add minutes), and metrics that lag the load
+    by one 15 s scrape/resolution period.
     """
 
-    baseline_rate: float = 20.0
-    spike_rate: float = 80.0
-    gate_s: float = 90.0
+    baseline_rate: float
+    spike_rate: float
+    gate_s: float
     cpu_ms_per_update: float = 3.0
     latency_s: float = 0.2
     startup_s: float = 20.0
@@ -97,7 +100,20 @@ class PeakAssumption:
         return self.spike_rate if t >= 0 else self.baseline_rate
 
 
-PEAK = PeakAssumption()
+PEAK_PROFILE = Path(__file__).resolve().parents[2] / "loadtest" / "profiles" / "peak.toml"
+
+
+def _peak_from_profile(path: Path = PEAK_PROFILE) -> PeakAssumption:
+    profile = tomllib.loads(path.read_text())
+    shape = profile["shape"]
+    return PeakAssumption(
+        baseline_rate=float(shape["baseline"]),
+        spike_rate=float(shape["baseline"]) * float(shape["factor"]),
+        gate_s=float(profile["gates"]["prometheus"]["scale_up_within_s"]),
+    )
+
+
+PEAK = _peak_from_profile()
 
 
 def _workload(cfg: StackConfig, peak: PeakAssumption = PEAK) -> Workload:
