@@ -187,10 +187,8 @@ def test_readiness_timeout_quotes_the_log(tmp_path: Path) -> None:
     assert process.popen.returncode is not None
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-@pytest.mark.usefixtures("standins")
-def test_the_command_tears_down_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
-    stderr = tmp_path / "stderr.txt"
+def _start_kept_environment(tmp_path: Path, stderr: Path) -> subprocess.Popen[bytes]:
+    """``python -m loadtest.localenv`` (kept up) on the stand-ins, in its own session."""
     # The command imports the real loadtest; only its children see the stand-ins.
     code = (
         "import os, sys; from loadtest.localenv import main; "
@@ -199,12 +197,19 @@ def test_the_command_tears_down_on_a_signal(tmp_path: Path, sig: signal.Signals)
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     with stderr.open("wb") as err:
-        child = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-c", code],
             stderr=err,
             env={**env, "DATABASE_URL": NO_DB},
             start_new_session=True,
         )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.usefixtures("standins")
+def test_the_command_tears_down_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    stderr = tmp_path / "stderr.txt"
+    child = _start_kept_environment(tmp_path, stderr)
     try:
         _wait_for(lambda: "kept up" in stderr.read_text(), timeout_s=60)
         tree = [psutil.Process(child.pid), *psutil.Process(child.pid).children(recursive=True)]
@@ -223,19 +228,7 @@ def test_the_command_tears_down_on_a_signal(tmp_path: Path, sig: signal.Signals)
 def test_children_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
     """SIGKILL leaves no chance to clean up: the parent-death signal stops the children."""
     stderr = tmp_path / "stderr.txt"
-    code = (
-        "import os, sys; from loadtest.localenv import main; "
-        f"os.environ['PYTHONPATH'] = {str(STANDINS)!r}; "
-        f"sys.exit(main(['--no-prometheus', '--report-dir', {str(tmp_path)!r}]))"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    with stderr.open("wb") as err:
-        child = subprocess.Popen(
-            [sys.executable, "-c", code],
-            stderr=err,
-            env={**env, "DATABASE_URL": NO_DB},
-            start_new_session=True,
-        )
+    child = _start_kept_environment(tmp_path, stderr)
     try:
         _wait_for(lambda: "kept up" in stderr.read_text(), timeout_s=60)
         tree = psutil.Process(child.pid).children(recursive=True)
