@@ -10,6 +10,7 @@ thread notices a child that exits on its own and reports it once, with the tail 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -105,6 +106,18 @@ def log_tail(path: Path, lines: int = TAIL_LINES) -> str:
 def indent(text: str) -> str:
     """Indent every line by four spaces (log excerpts inside an error message)."""
     return "\n".join(f"    {line}" for line in text.splitlines()) or "    (empty log)"
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """SIGTERM a process started in its own session, then SIGKILL its group after ``timeout_s``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def group_members(pgid: int) -> list[int]:

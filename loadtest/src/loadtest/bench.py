@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from bot_contract import traffic
+from loadtest._process import stop_group
 from loadtest.profiles import PROFILES_DIR
 
 if TYPE_CHECKING:
@@ -103,17 +103,6 @@ def _pin(cpu: int | None) -> list[str]:
     return ["taskset", "-c", str(cpu)]
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @contextlib.contextmanager
 def nginx(folder: Path, cpu: int | None) -> Iterator[str]:
     """nginx answering 200 on a free port; yields its base URL."""
@@ -140,7 +129,7 @@ def nginx(folder: Path, cpu: int | None) -> Iterator[str]:
             raise RuntimeError(f"nginx did not start; see {folder / 'error.log'}")
         yield url
     finally:
-        _stop(process)
+        stop_group(process, timeout_s=10)
 
 
 def _requests(url: str) -> int:
@@ -176,7 +165,7 @@ def _measure(command: list[str], url: str, warmup_s: float, window_s: float) -> 
         time.sleep(window_s)
         last, end, cpu_last = _requests(url), time.monotonic(), _cpu_seconds(watched)
     finally:
-        _stop(process)
+        stop_group(process, timeout_s=10)
     done = last - first - 2  # minus the two stub_status requests
     return done / (end - start), done / max(cpu_last - cpu_first, 1e-9)
 

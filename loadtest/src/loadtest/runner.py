@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import importlib
 import os
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot_contract.webhook import WEBHOOK_PATH
+from loadtest._process import stop_group
 from loadtest.profiles import PROFILES_DIR, load_profile, profile_names
 
 if TYPE_CHECKING:
@@ -161,20 +161,9 @@ def run_locust(command: list[str], secret: str | None, bot_token: str | None = N
     try:
         code = process.wait()
     except BaseException:
-        _stop_group(process)
+        stop_group(process, timeout_s=15)
         raise
     return code if code in _KNOWN_EXITS else 1
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 @contextlib.contextmanager
