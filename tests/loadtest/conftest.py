@@ -23,6 +23,8 @@ import pytest
 from gevent.monkey import MonkeyPatchWarning
 from recorder import Recorder, serve
 
+from loadtest._process import stop_group
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -99,16 +101,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def stop_process_group(process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
-    """SIGTERM the process's group, then SIGKILL it if it has not exited within ``timeout_s``."""
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @contextlib.contextmanager
 def emulator_process(*options: str) -> Iterator[str]:
     """Run ``python -m loadtest emulator`` on a free port; yield its URL once it answers."""
@@ -135,4 +127,4 @@ def emulator_process(*options: str) -> Iterator[str]:
             pytest.fail("the emulator did not start")
         yield url
     finally:
-        stop_process_group(process)
+        stop_group(process, timeout_s=10)

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 import gevent
 import pytest
-from conftest import free_port, stop_process_group
+from conftest import free_port
 from kube_exporter import KubeExporter
 
+from loadtest._process import stop_group
 from loadtest.profiles import GateConfig
 from loadtest.prometheus_gates import Kube, Window, prometheus_gates
 
@@ -80,7 +81,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, flo
         gevent.sleep(max(0.0, started + TIMELINE_S - time.time()))
         yield url, started
     finally:
-        stop_process_group(process)
+        stop_group(process, timeout_s=10)
         assert exporter.server is not None
         exporter.server.stop()
 
