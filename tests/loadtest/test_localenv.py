@@ -109,6 +109,10 @@ def test_starts_everything_then_leaves_no_process_or_port(
     # set-webhook reached the emulator (the stand-in logs each request it serves).
     assert "/setWebhook?url=" in (tmp_path / "logs" / "emulator.log").read_text()
     assert "migrate: ok" in (tmp_path / "logs" / "migrate.log").read_text()
+    # One-shot commands must not leave "live" metric files (a stale tgbot_ready 0) behind.
+    for one_shot in ("migrate.log", "set-webhook.log"):
+        assert "metrics dir: unset" in (tmp_path / "logs" / one_shot).read_text()
+    assert "metrics dir: /" in (tmp_path / "logs" / "bot.log").read_text()
 
 
 @pytest.mark.usefixtures("standins")

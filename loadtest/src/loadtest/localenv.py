@@ -320,9 +320,12 @@ def local_environment(
                 "BOT_API_BASE_URL": emulator.url,
                 "BOT_HOST": _HOST,
                 "BOT_ENV": "dev",
-                "PROMETHEUS_MULTIPROC_DIR": str(root / "bot-metrics"),
                 **bot_extra,
             }
+            # Only the server gets the multiprocess metrics dir: a one-shot command (migrate,
+            # set-webhook) that wrote its files there would stay "live" after exiting, and its
+            # tgbot_ready 0 would pin the workers' merged minimum to 0.
+            serve_vars = {"PROMETHEUS_MULTIPROC_DIR": str(root / "bot-metrics"), **bot_vars}
             took = supervisor.run_once(
                 ProcessSpec("migrate", [python, "-m", "bot", "migrate"], env=_child_env(bot_vars)),
                 timeout_s=startup_timeout_s,
@@ -333,7 +336,7 @@ def local_environment(
                 lambda port: ProcessSpec(
                     "bot",
                     [python, "-m", "bot", "serve", "--workers", str(workers)],
-                    env=_child_env({**bot_vars, "BOT_PORT": str(port)}),
+                    env=_child_env({**serve_vars, "BOT_PORT": str(port)}),
                     stop_timeout_s=30,  # graceful drain: readiness off, in-flight finish
                 ),
                 READYZ_PATH,

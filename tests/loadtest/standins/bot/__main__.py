@@ -9,6 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _standin_server import serve
 
 command = sys.argv[1]
+# The test checks that only the server gets the multiprocess metrics dir.
+print("metrics dir:", os.environ.get("PROMETHEUS_MULTIPROC_DIR", "unset"), flush=True)
 if command == "migrate":
     if os.environ.get("STANDIN_MIGRATE_FAIL") == "1":
         print("migrate: relation already exists (STANDIN_MIGRATE_FAIL=1)", flush=True)
