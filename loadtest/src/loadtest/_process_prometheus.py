@@ -2,7 +2,8 @@
 
 Prometheus scrapes the bot, the emulator and the Locust process every
 :data:`SCRAPE_INTERVAL_S` seconds (short, so a 30 s demo still has enough samples for ``rate``),
-keeps its TSDB in the environment's temporary directory, and listens on loopback only.
+evaluates the given rule files at the same interval, keeps its TSDB in the environment's
+temporary directory, and listens on loopback only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from loadtest._process import ProcessSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Collection, Mapping, Sequence
     from pathlib import Path
 
 SCRAPE_INTERVAL_S = 2
@@ -27,10 +28,12 @@ def find_prometheus() -> str | None:
     return shutil.which("prometheus")
 
 
-def scrape_config(targets: Mapping[str, str]) -> str:
+def scrape_config(targets: Mapping[str, str], rule_files: Sequence[Path] = ()) -> str:
     """A Prometheus config scraping each ``job -> host:port`` at ``/metrics``.
 
-    JSON is valid YAML, so the config is written without a YAML library.
+    ``rule_files`` (recording and alerting rules, e.g. the dashboards package's generated
+    ``tgscale.rules.yaml``) are loaded by absolute path. JSON is valid YAML, so the config is
+    written without a YAML library.
     """
     interval = f"{SCRAPE_INTERVAL_S}s"
     config = {
@@ -40,6 +43,7 @@ def scrape_config(targets: Mapping[str, str]) -> str:
             "evaluation_interval": interval,
             "external_labels": {"environment": "local"},
         },
+        "rule_files": [str(path.resolve()) for path in rule_files],
         "scrape_configs": [
             {
                 "job_name": job,
@@ -66,10 +70,30 @@ def targets_discovered(url: str, jobs: Collection[str]) -> bool:
     return set(jobs) <= {target["labels"]["job"] for target in active}
 
 
-def prometheus_spec(binary: str, root: Path, port: int, targets: Mapping[str, str]) -> ProcessSpec:
+def check_rule_files(rule_files: Sequence[Path]) -> None:
+    """Fail early, naming the file, when a rule file does not exist.
+
+    Prometheus ignores a ``rule_files`` glob that matches nothing, which would silently run
+    without the rules.
+
+    Raises:
+        FileNotFoundError: a rule file is missing.
+    """
+    for path in rule_files:
+        if not path.is_file():
+            raise FileNotFoundError(f"Prometheus rule file not found: {path}")
+
+
+def prometheus_spec(
+    binary: str,
+    root: Path,
+    port: int,
+    targets: Mapping[str, str],
+    rule_files: Sequence[Path] = (),
+) -> ProcessSpec:
     """Write the config under ``root`` and describe the Prometheus process listening on ``port``."""
     config = root / "prometheus.yml"
-    config.write_text(scrape_config(targets))
+    config.write_text(scrape_config(targets, rule_files))
     argv = [
         binary,
         f"--config.file={config}",

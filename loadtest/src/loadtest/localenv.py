@@ -3,14 +3,16 @@
 :func:`local_environment` starts, on free loopback ports, PostgreSQL (embedded through the
 ``pgserver`` wheel, or ``DATABASE_URL`` when set), the bot's migrations, ``python -m bot serve
 --workers N``, the Bot API emulator, and Prometheus when its binary is on PATH (scraping the bot,
-the emulator and the Locust process). It then registers the webhook with the emulator through
-``python -m bot set-webhook``, as a production deploy job would. Readiness waits are bounded
-and their errors quote the failing process's log. Each process logs to
-``<report_dir>/logs/<name>.log``. On leaving the ``with`` block (normally, on an exception, on
-Ctrl-C or SIGTERM) every process group is stopped; a process that dies on its own aborts the run
-with a message naming it.
+the emulator and the Locust process, and evaluating the rule files given, e.g. the dashboards'
+recording rules and alerts). It then registers the webhook with the emulator through ``python -m
+bot set-webhook``, as a production deploy job would. Readiness waits are bounded and their
+errors quote the failing process's log. Each process logs to ``<report_dir>/logs/<name>.log``.
+On leaving the ``with`` block (normally, on an exception, on Ctrl-C or SIGTERM) every process
+group is stopped; a process that dies on its own aborts the run with a message naming it.
 
 Run it alone to get an environment to poke at: ``python -m loadtest.localenv --workers 2``.
+:func:`local_prometheus` starts only the Prometheus part, for checking queries and rules against
+exporters a test serves itself.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from loadtest._process_postgres import start_postgres
 from loadtest._process_prometheus import (
     INSTALL_HINT,
     SCRAPE_INTERVAL_S,
+    check_rule_files,
     find_prometheus,
     prometheus_spec,
     targets_discovered,
@@ -51,7 +54,7 @@ from loadtest._process_prometheus import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
-__all__ = ["LocalEnv", "LocalEnvError", "local_environment", "main"]
+__all__ = ["LocalEnv", "LocalEnvError", "local_environment", "local_prometheus", "main"]
 
 _HOST = "127.0.0.1"
 _PORT_ATTEMPTS = 3
@@ -185,7 +188,11 @@ class _HttpServer:
 
 
 def _begin_prometheus(
-    supervisor: Supervisor, wanted: bool | None, root: Path, targets: Mapping[str, str]
+    supervisor: Supervisor,
+    wanted: bool | None,
+    root: Path,
+    targets: Mapping[str, str],
+    rule_files: Sequence[Path] = (),
 ) -> tuple[_HttpServer | None, str | None]:
     """Start Prometheus if wanted and installed; else say why not (the gates quote it)."""
     if wanted is False:
@@ -198,9 +205,36 @@ def _begin_prometheus(
         _say(f"{note}: Prometheus gates report 'not applicable'; {INSTALL_HINT}")
         return None, note
     server = _HttpServer(
-        supervisor, lambda port: prometheus_spec(binary, root, port, targets), "/-/ready"
+        supervisor,
+        lambda port: prometheus_spec(binary, root, port, targets, rule_files),
+        "/-/ready",
     )
     return server, None
+
+
+def _finish_prometheus(
+    supervisor: Supervisor, server: _HttpServer, targets: Mapping[str, str], timeout_s: float
+) -> str:
+    """Wait until Prometheus is ready and knows every target; return its URL."""
+    took = server.wait(timeout_s=timeout_s)
+    took += supervisor.wait_ready(
+        server.process,
+        functools.partial(targets_discovered, server.url, targets),
+        timeout_s=timeout_s,
+        what="its scrape targets discovered",
+    )
+    _say(f"prometheus ready in {took:.1f} s at {server.url}")
+    return server.url
+
+
+def _wants_prometheus(prometheus: bool | None, rule_files: Sequence[Path]) -> bool | None:
+    """Rule files make Prometheus required (a run asking for them must not go without)."""
+    if not rule_files:
+        return prometheus
+    if prometheus is False:
+        raise ValueError("rule files need Prometheus, but it is disabled")
+    check_rule_files(rule_files)
+    return True
 
 
 def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
@@ -240,6 +274,7 @@ def local_environment(
     report_dir: Path | None = None,
     max_connections: int | None = None,
     emulator_args: Sequence[str] = (),
+    rule_files: Sequence[Path] = (),
     startup_timeout_s: float = 120.0,
     on_crash: Callable[[str], None] | None = None,
 ) -> Iterator[LocalEnv]:
@@ -256,6 +291,8 @@ def local_environment(
         report_dir: Where ``logs/<name>.log`` go (default: a new ``tgscale-logs-*`` temp dir).
         max_connections: Passed to ``set-webhook --max-connections`` (default: the bot's).
         emulator_args: Extra emulator options (e.g. ``("--no-flood-control",)``).
+        rule_files: Prometheus rule files to evaluate (e.g. the dashboards package's
+            ``dashboards/build/rules/tgscale.rules.yaml``); giving any requires Prometheus.
         startup_timeout_s: Bound on each readiness wait and each one-shot command.
         on_crash: Called once with a message when a process dies on its own; the default
             prints it and interrupts the main thread (``KeyboardInterrupt``), which this
@@ -266,9 +303,12 @@ def local_environment(
 
     Raises:
         LocalEnvError: A process failed to start, did not get ready in time, or died.
+        ValueError: ``workers`` below 1, or rule files with ``prometheus=False``.
+        FileNotFoundError: A rule file does not exist.
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    prometheus = _wants_prometheus(prometheus, rule_files)
     started = time.monotonic()
     sweep_stale_roots()
     root = Path(tempfile.mkdtemp(prefix=_ROOT_PREFIX))
@@ -352,7 +392,7 @@ def local_environment(
                 "emulator": f"{_HOST}:{emulator.port}",
                 "locust": f"{_HOST}:{locust_port}",
             }
-            prom, note = _begin_prometheus(supervisor, prometheus, root, targets)
+            prom, note = _begin_prometheus(supervisor, prometheus, root, targets, rule_files)
             set_webhook = [python, "-m", "bot", "set-webhook", "--url", webhook_url]
             if max_connections is not None:
                 set_webhook += ["--max-connections", str(max_connections)]
@@ -363,15 +403,7 @@ def local_environment(
             _say(f"webhook registered with the emulator in {took:.1f} s")
             prometheus_url = None
             if prom is not None:
-                took = prom.wait(timeout_s=startup_timeout_s)
-                prometheus_url = prom.url
-                took += supervisor.wait_ready(
-                    prom.process,
-                    functools.partial(targets_discovered, prometheus_url, targets),
-                    timeout_s=startup_timeout_s,
-                    what="its scrape targets discovered",
-                )
-                _say(f"prometheus ready in {took:.1f} s at {prometheus_url}")
+                prometheus_url = _finish_prometheus(supervisor, prom, targets, startup_timeout_s)
             env = LocalEnv(
                 webhook_url=webhook_url,
                 secret=secret,
@@ -405,6 +437,39 @@ def local_environment(
         _say("stopping the environment")
         supervisor.stop_all()
         atexit.unregister(supervisor.stop_all)
+        _remove(root)
+
+
+@contextlib.contextmanager
+def local_prometheus(
+    targets: Mapping[str, str],
+    *,
+    rule_files: Sequence[Path] = (),
+    report_dir: Path | None = None,
+    startup_timeout_s: float = 120.0,
+) -> Iterator[str]:
+    """Run only Prometheus, scraping ``targets`` with ``rule_files``; yield its root URL.
+
+    The same process, config and readiness waits as in :func:`local_environment`, for checking
+    queries and rules against exporters the caller serves itself (``job -> host:port``).
+
+    Raises:
+        LocalEnvError: Prometheus is not installed, did not get ready, or found no targets.
+        FileNotFoundError: A rule file does not exist.
+    """
+    check_rule_files(rule_files)
+    sweep_stale_roots()
+    root = Path(tempfile.mkdtemp(prefix=_ROOT_PREFIX))
+    (root / _OWNER_FILE).write_text(str(os.getpid()))
+    log_dir = (report_dir or root) / "logs"
+    supervisor = Supervisor(log_dir)
+    try:
+        server, note = _begin_prometheus(supervisor, True, root, targets, rule_files)
+        if server is None:  # not reached: a wanted Prometheus that is missing raises
+            raise LocalEnvError(note or "Prometheus did not start")
+        yield _finish_prometheus(supervisor, server, targets, startup_timeout_s)
+    finally:
+        supervisor.stop_all()
         _remove(root)
 
 
@@ -455,6 +520,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="bot worker processes (2)")
     parser.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
     parser.add_argument("--report-dir", type=Path, help="logs go to DIR/logs/")
+    parser.add_argument(
+        "--prometheus-rules",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a rule file for Prometheus to evaluate (repeatable; requires Prometheus)",
+    )
     args = parser.parse_args(argv)
     try:
         with local_environment(
@@ -462,9 +535,10 @@ def main(argv: list[str] | None = None) -> int:
             prometheus=False if args.no_prometheus else None,
             keep=True,
             report_dir=args.report_dir,
+            rule_files=args.prometheus_rules,
         ):
             pass
-    except LocalEnvError as error:
+    except (LocalEnvError, ValueError, FileNotFoundError) as error:
         _say(f"error: {error}")
         return 2
     except KeyboardInterrupt:

@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prometheus", help="Prometheus URL for the Prometheus gates")
     parser.add_argument("--report-dir", type=Path, help="default: reports/<UTC timestamp>/")
     parser.add_argument("--keep", action="store_true", help="leave the local environment up")
+    parser.add_argument(
+        "--prometheus-rules",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=(
+            "local environment only: a rule file for its Prometheus to evaluate (repeatable; "
+            "requires Prometheus), e.g. dashboards/build/rules/tgscale.rules.yaml"
+        ),
+    )
     parser.add_argument("--emulator", help="Bot API emulator URL, for the replies gate")
     parser.add_argument(
         "--secret", help="webhook secret (default: $BOT_WEBHOOK_SECRET; first one if several)"
@@ -199,6 +210,7 @@ def _environment(args: argparse.Namespace, report_dir: Path) -> Iterator[dict[st
         # emulator's) flood control. Per-chat and per-group limits keep Telegram's values.
         bot_env={"BOT_RATE_GLOBAL_PER_S": f"{args.global_reply_rate:g}"},
         emulator_args=("--global-rate", f"{args.global_reply_rate:g}"),
+        rule_files=args.prometheus_rules,
     ) as env:
         host, path = split_target(env.webhook_url)
         yield {
@@ -248,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile = load_profile(args.profile)
         if args.duration is not None and args.duration <= 0:
             raise ValueError("--duration must be > 0")
+        if args.prometheus_rules and (args.target or args.prometheus):
+            raise ValueError("--prometheus-rules is for the local environment's own Prometheus")
     except ValueError as error:
         sys.stderr.write(f"loadtest run: {error}\n")
         return EXIT_USAGE
