@@ -54,5 +54,5 @@ manifests: setup ## Write every object of STACK to build/manifests/<stack>/
 dashboards: setup ## Regenerate dashboards and rules into dashboards/build/
 	$(RUN) python -m dashboards build
 
-dashboards-preview: setup ## Render the main dashboard from a live Prometheus to a PNG
-	$(RUN) python -m dashboards preview
+dashboards-preview: setup ## Short load run, rules loaded; draws reports/dashboards-preview/dashboard.png
+	$(RUN) python -m loadtest run --profile preview --report-dir reports/dashboards-preview --prometheus-rules dashboards/build/rules/tgscale.rules.yaml
