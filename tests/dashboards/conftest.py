@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from dashboards.build import RULES_FILE, rendered
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -21,3 +23,11 @@ def workdir() -> Iterator[Path]:
     """
     with tempfile.TemporaryDirectory(prefix="tgscale-dashboards-") as path:
         yield Path(path)
+
+
+@pytest.fixture
+def rule_file(workdir: Path) -> Path:
+    """The rule file as the current code renders it (not the committed build), for Prometheus."""
+    path = workdir / RULES_FILE.name
+    path.write_text(rendered()[RULES_FILE], encoding="utf-8")
+    return path

@@ -4,6 +4,7 @@ committed JSON and rule files match what the code generates."""
 from __future__ import annotations
 
 import json
+import socket
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -133,6 +134,22 @@ def test_build_command_writes_every_file(
         assert (tmp_path / "dashboards" / f"{uid}.json").is_file()
         assert f"{uid}.json" in written
     assert (tmp_path / build.RULES_FILE).is_file()
+
+
+def test_preview_needs_a_prometheus_and_names_one_it_cannot_reach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The preview starts nothing: no --prometheus is a usage error, a dead one exits 2."""
+    with pytest.raises(SystemExit) as usage:
+        main(["preview", "--out", str(tmp_path / "x.png")])
+    assert usage.value.code == 2
+    assert "--prometheus" in capsys.readouterr().err
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        assert main(["preview", "--prometheus", dead, "--out", str(tmp_path / "x.png")]) == 2
+    assert f"cannot query Prometheus at {dead}" in capsys.readouterr().out
+    assert not (tmp_path / "x.png").exists()
 
 
 @pytest.mark.parametrize("name", sorted(f"{uid}.json" for uid in EXPECTED_UIDS))

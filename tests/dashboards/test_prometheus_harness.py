@@ -1,5 +1,6 @@
 """The real-data harness itself, proven against a small webhook stand-in: the driver's exporter
-is scraped by a real Prometheus with our rules, and the load-suite queries return data.
+is scraped by a real Prometheus with our rules (the load suite's
+:func:`loadtest.localenv.local_prometheus`), and the load-suite queries return data.
 
 The full proof with the real bot is tests/dashboards/integration/test_real_data.py.
 """
@@ -20,8 +21,8 @@ from dashboards.__main__ import main
 from dashboards.driver import Driver, Stage
 from dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 from dashboards.preview import render
-from dashboards.prometheus_server import prometheus
 from dashboards.queries import Query, all_queries
+from loadtest.localenv import local_prometheus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -74,17 +75,18 @@ def _load_suite_only(query: Query) -> bool:
 
 
 def test_driver_metrics_reach_prometheus_and_the_load_queries_have_data(
-    webhook: str, workdir: Path
+    webhook: str, workdir: Path, rule_file: Path
 ) -> None:
     driver = Driver(webhook, "secret", users=10, max_connections=8)
     port = driver.metrics.serve()
-    with prometheus({"tgload": f"127.0.0.1:{port}"}, workdir) as url:
+    targets = {"tgload": f"127.0.0.1:{port}"}
+    with local_prometheus(targets, rule_files=[rule_file], report_dir=workdir) as url:
         start = datetime.now(UTC)
         totals = asyncio.run(driver.run([Stage(3, 20), Stage(3, 40)]))
         assert totals.acked == totals.offered - totals.expired
         assert totals.statuses.get("503", 0) > 0
         wait_for_value(url, "sum(tgload_updates_acked_total)", totals.acked)
-        # Let the 1 s rule evaluation see the final scrape too.
+        # Let the rule evaluation (every scrape interval) see the final scrape too.
         wait_for_value(url, f"count({rules.LAG_P95})", 1)
         end = datetime.now(UTC) + timedelta(seconds=1)
         chosen = [q for q in all_queries() if _load_suite_only(q) and not needs_cluster(q)]
@@ -98,7 +100,7 @@ def test_driver_metrics_reach_prometheus_and_the_load_queries_have_data(
 
 
 def test_an_invalid_or_empty_query_is_reported(workdir: Path) -> None:
-    with prometheus({"self": "127.0.0.1:1"}, workdir) as url:
+    with local_prometheus({"self": "127.0.0.1:1"}, report_dir=workdir) as url:
         now = datetime.now(UTC)
         bad, empty = evaluate(
             url,
@@ -118,7 +120,7 @@ def test_an_invalid_or_empty_query_is_reported(workdir: Path) -> None:
 def test_preview_draws_the_load_test_dashboard_from_prometheus(webhook: str, workdir: Path) -> None:
     driver = Driver(webhook, "secret", users=10, max_connections=8)
     port = driver.metrics.serve()
-    with prometheus({"tgload": f"127.0.0.1:{port}"}, workdir / "prom") as url:
+    with local_prometheus({"tgload": f"127.0.0.1:{port}"}, report_dir=workdir) as url:
         start = datetime.now(UTC)
         totals = asyncio.run(driver.run([Stage(4, 20)]))
         wait_for_value(url, "sum(tgload_updates_acked_total)", totals.acked)

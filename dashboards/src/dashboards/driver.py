@@ -1,6 +1,6 @@
 """A small Telegram-like load driver that exports the load suite's ``tgload_*`` metrics.
 
-It is what the real-data proof and ``make dashboards-preview`` use to put a bot under load: it
+It is what the real-data proof uses to put a bot under load: it
 creates updates from :mod:`bot_contract.updates` at a target rate that steps up, delivers them
 to the webhook over at most ``max_connections`` concurrent requests, redelivers after a 503
 (honouring ``Retry-After``, bounded), and measures what the load-suite dashboards read. It also
@@ -71,9 +71,13 @@ class DriverMetrics:
         self.in_flight = _gauge(m.LOAD_IN_FLIGHT, r)
         self.target_rate = _gauge(m.LOAD_TARGET_RATE, r)
 
-    def serve(self, host: str = "127.0.0.1") -> int:
-        """Serve ``/metrics`` on an ephemeral port of ``host``; returns the port."""
-        server, _thread = start_http_server(0, addr=host, registry=self.registry)
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve ``/metrics`` on ``port`` of ``host`` (0: an ephemeral one); returns the port.
+
+        A given port is where a Prometheus already looks, e.g. the local environment's
+        ``locust_metrics_port``.
+        """
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
         return int(server.server_port)
 
 

@@ -2,20 +2,15 @@
 
 Grafana cannot run here, so this is a picture of what it would show: every panel of the Bot
 overview at its grid position, time series as lines with Grafana's legend templates, stat panels
-as their last value. Without ``--prometheus`` it starts the local stack (bot, Bot API emulator,
-driver, Prometheus on embedded PostgreSQL, see :mod:`dashboards.livestack`), drives a short load
-and renders that run.
+as their last value. It draws from the Prometheus given by ``--prometheus``; it starts nothing.
+A load run on the local environment (``python -m loadtest run``, which ``make demo`` and
+``make dashboards-preview`` use) calls it at the end to put ``dashboard.png`` in its report.
 """
 
 import argparse
-import asyncio
 import math
-import os
 import re
-import tempfile
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -27,12 +22,11 @@ mpl.use("Agg")  # files only; no display here or in CI
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
 
 from dashboards import all_dashboards
 from dashboards.bot_overview import UID as MAIN_UID
-from dashboards.driver import Stage
-from dashboards.evaluate import range_query, wait_for_value
-from dashboards.livestack import live_stack
+from dashboards.evaluate import range_query
 from dashboards.promql import expand
 
 DEFAULT_OUT: Final = Path("reports") / "dashboards-preview.png"
@@ -153,53 +147,20 @@ def render(model: dict[str, Any], url: str, start: datetime, end: datetime, out:
     return empty
 
 
-@contextmanager
-def local_run(duration: float) -> Iterator[tuple[str, datetime, datetime]]:
-    """Start the local stack, drive ``duration`` seconds of load; yields Prometheus and window."""
-    with tempfile.TemporaryDirectory(prefix="tgscale-preview-") as tmp, ExitStack() as stack:
-        workdir = Path(tmp)
-        database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
-            # Embedded PostgreSQL (the dev group's pgserver wheel), only for a standalone preview.
-            # Without XDG_RUNTIME_DIR (root shells, CI) platformdirs warns and falls back to
-            # /tmp/runtime-<uid>, which suits a throwaway server.
-            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-            from pgserver.postgres_server import get_server
-
-            server = get_server(workdir / "pg", cleanup_mode="stop")
-            stack.callback(server.cleanup)
-            database_url = server.get_uri()
-        # The stack's default Bot API budget (below the bot's own) puts every panel, the 429
-        # path included, in the picture; the run shows a bot overloaded at its peak.
-        live = stack.enter_context(live_stack(database_url, workdir / "stack", progress=_say))
-        start = datetime.now(UTC)
-        third = duration / 3
-        _say(f"driving load for {duration:g}s")
-        totals = asyncio.run(
-            live.driver.run([Stage(third, 10), Stage(third, 30), Stage(third, 15)], progress=True)
-        )
-        wait_for_value(live.prometheus_url, "sum(tgload_updates_acked_total)", totals.acked)
-        yield live.prometheus_url, start - timedelta(seconds=5), datetime.now(UTC)
-
-
 def _say(line: str) -> None:
     print(f"preview: {line}", flush=True)  # noqa: T201 (progress output)
 
 
 def main(args: argparse.Namespace) -> int:
-    """Render the preview PNG; returns the exit code (2 when the local stack cannot start)."""
+    """Render the preview PNG; returns the exit code (2 when Prometheus cannot be queried)."""
     model = all_dashboards()[f"{args.dashboard}.json"]
-    if args.prometheus:
-        end = args.end or datetime.now(UTC)
-        start = args.start or end - timedelta(minutes=args.minutes)
+    end = args.end or datetime.now(UTC)
+    start = args.start or end - timedelta(minutes=args.minutes)
+    try:
         empty = render(model, args.prometheus, start, end, args.out)
-    else:
-        try:
-            with local_run(args.duration) as (url, start, end):
-                empty = render(model, url, start, end, args.out)
-        except (RuntimeError, FileNotFoundError) as exc:
-            _say(f"cannot run the local stack: {exc}")
-            return 2
+    except (OSError, PrometheusApiClientException) as exc:
+        _say(f"cannot query Prometheus at {args.prometheus}: {exc}")
+        return 2
     _say(f"wrote {args.out} ({len(model['panels'])} panels, {len(empty)} without data)")
     for title in empty:
         _say(f"  no data: {title}")
@@ -214,10 +175,13 @@ def _utc(text: str) -> datetime:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``preview`` command's options."""
-    parser.add_argument("--prometheus", help="Prometheus base URL (default: start a local stack)")
+    parser.add_argument(
+        "--prometheus",
+        required=True,
+        help="Prometheus base URL (`make dashboards-preview` runs load on a local one first)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="PNG path")
-    parser.add_argument("--minutes", type=float, default=15, help="window with --prometheus")
-    parser.add_argument("--start", type=_utc, help="window start, ISO 8601 (with --prometheus)")
+    parser.add_argument("--minutes", type=float, default=15, help="window ending at --end")
+    parser.add_argument("--start", type=_utc, help="window start, ISO 8601 (UTC when naive)")
     parser.add_argument("--end", type=_utc, help="window end, ISO 8601 (default: now)")
-    parser.add_argument("--duration", type=float, default=60, help="load seconds (local stack)")
     parser.add_argument("--dashboard", default=MAIN_UID, help="dashboard uid to draw")
