@@ -41,6 +41,8 @@ RETURNING r.last_at - extract(epoch FROM statement_timestamp())
 """
 
 
+#: The claim, the slot reservation and the conversation read; ``{slots}`` is one
+#: ``(%s, %s)`` row per rate-limit key (scalar parameters: arrays cost more to adapt).
 _BEGIN_CLAIM = """
 BEGIN;
 WITH claim AS (
@@ -50,8 +52,8 @@ WITH claim AS (
 ), slot AS (
     INSERT INTO rate_slots AS r (key, last_at, interval_s)
     SELECT k, extract(epoch FROM statement_timestamp()), i
-    FROM unnest(%(keys)s::text[], %(intervals)s::float8[]) AS t(k, i)
-    WHERE EXISTS (SELECT FROM claim)
+    FROM (VALUES {slots}) AS t(k, i)
+    WHERE k IS NOT NULL AND EXISTS (SELECT FROM claim)
     ON CONFLICT (key) DO UPDATE
     SET last_at = greatest(r.last_at + excluded.interval_s, excluded.last_at),
         interval_s = excluded.interval_s
@@ -60,6 +62,14 @@ WITH claim AS (
 SELECT (SELECT count(*) FROM claim), (SELECT coalesce(max(delay), 0) FROM slot),
        (SELECT state FROM conversations WHERE chat_id = %(chat_id)s AND user_id = %(user_id)s)
 """
+#: ``_BEGIN_CLAIM`` by number of keys (a key-less VALUES row that selects nothing for 0).
+_BEGIN_CLAIM_BY_KEYS = [
+    _BEGIN_CLAIM.format(
+        slots=", ".join(f"(%(k{n})s::text, %(i{n})s::float8)" for n in range(count))
+        or "(NULL::text, NULL::float8)"
+    )
+    for count in range(4)
+]
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,7 @@ class Repo:
             return await self.conn.execute(sql, params)
         statements = [*self._deferred, self._client.mogrify(sql, params)]
         self._deferred.clear()
-        cur = AsyncClientCursor(self.conn)
+        cur = self._client
         await cur.execute("; ".join(statements))
         while cur.nextset():  # the last result is the one asked for
             pass
@@ -137,10 +147,15 @@ class Repo:
         """
         # Client-side binding sends BEGIN and the statement in one simple query.
         self._deferred.clear()
-        cur = AsyncClientCursor(self.conn)
-        params = {"update_id": update_id, "update_type": update_type, "chat_id": chat_id,
-                  "user_id": user_id, "keys": list(keys), "intervals": list(intervals)}  # fmt: skip
-        await cur.execute(_BEGIN_CLAIM, params)
+        cur = self._client
+        params: dict[str, object] = {
+            "update_id": update_id, "update_type": update_type, "chat_id": chat_id,
+            "user_id": user_id,
+        }  # fmt: skip
+        for n, (key, interval) in enumerate(zip(keys, intervals, strict=True)):
+            params[f"k{n}"] = key
+            params[f"i{n}"] = interval
+        await cur.execute(_BEGIN_CLAIM_BY_KEYS[len(keys)], params)
         cur.nextset()
         row = await cur.fetchone()
         if row is None:  # pragma: no cover (the SELECT always returns one row)
@@ -169,7 +184,7 @@ class Repo:
             )
             statements.append(self._client.mogrify(insert, values))
         statements.append("COMMIT")
-        await AsyncClientCursor(self.conn).execute("; ".join(statements))
+        await self._client.execute("; ".join(statements))
 
     async def rollback_with_webhook_body(self, update_id: int) -> bytes | None:
         """End the transaction of a duplicate; return the body its first delivery answered.
@@ -178,7 +193,7 @@ class Repo:
         this one waited for has just committed. One round trip.
         """
         self._deferred.clear()
-        cur = AsyncClientCursor(self.conn)
+        cur = self._client
         await cur.execute(
             "SELECT webhook_body FROM sent_replies"
             " WHERE update_id = %s AND webhook_body IS NOT NULL ORDER BY seq LIMIT 1; ROLLBACK",
