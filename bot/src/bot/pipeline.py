@@ -23,6 +23,7 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter
 
 from bot.botapi import BotApiError, RetryAfterError, TransientApiError
+from bot.handlers import FAST_HANDLERS
 from bot.logs import chat_id_var, update_id_var
 from bot.repo import Repo, SentRecord
 from bot.unit import UpdateUnit, current_unit
@@ -30,10 +31,13 @@ from bot_contract.metrics import Outcome
 from bot_contract.updates import UpdateType, update_kind
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
     from psycopg_pool import AsyncConnectionPool
 
     from bot.app import PTBApplication
     from bot.botapi import BotApi
+    from bot.fastpath import FastHandler
     from bot.metrics import Metrics
     from bot.settings import Settings
 
@@ -59,6 +63,19 @@ _NOT_IN_BODY = frozenset({"setWebhook", "deleteWebhook", "close", "logOut"})
 def body_eligible(method: str) -> bool:
     """Whether Telegram executes ``method`` when it is found in a 2xx webhook answer."""
     return not method.startswith("get") and method not in _NOT_IN_BODY
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """An update ready to process: whom it concerns, and how to run its handlers."""
+
+    update_id: int
+    label: str
+    kind: UpdateType | None
+    chat_id: int | None
+    chat_type: str | None
+    user_id: int | None
+    run: Callable[[UpdateUnit], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -90,6 +107,7 @@ class Pipeline:
         application: PTBApplication,
         api: BotApi,
         metrics: Metrics,
+        fast: Mapping[UpdateType, FastHandler[Any]] = FAST_HANDLERS,
     ) -> None:
         self.settings = settings
         self.pool = pool
@@ -98,6 +116,7 @@ class Pipeline:
         self.metrics = metrics
         self._test_delay = settings.test_handler_delay_ms / 1000
         self._via_webhook = settings.reply_via == "webhook"
+        self.fast: Mapping[UpdateType, FastHandler[Any]] = fast if settings.fast_path else {}
 
     # --- entry point ---------------------------------------------------------------------------
     async def handle(self, body: bytes) -> Answer:
@@ -124,19 +143,25 @@ class Pipeline:
         update_id: int = data["update_id"]
         kind = update_kind(data)
         label = kind.value if kind else "other"
-        try:
-            update = Update.de_json(data, self.application.bot)
-        except Exception as exc:  # PTB raises many types for malformed objects
-            return await self._dead_letter("not_an_update", body, update_id, label, repr(exc))
-        chat = update.effective_chat
-        chat_id = chat.id if chat else None
+        fast = self.fast.get(kind) if kind is not None else None
+        view = fast.parse(data) if fast is not None else None
+        if fast is not None and view is not None:
+            handle = fast.handle
+            routed = Routed(update_id, label, kind, view.chat_id, view.chat_type, view.user_id,
+                            lambda unit: handle(view, unit))  # fmt: skip
+        else:
+            try:
+                update = Update.de_json(data, self.application.bot)
+            except Exception as exc:  # PTB raises many types for malformed objects
+                return await self._dead_letter("not_an_update", body, update_id, label, repr(exc))
+            routed = self._ptb_route(update, label, kind)
         update_id_var.set(update_id)
-        chat_id_var.set(chat_id)
+        chat_id_var.set(routed.chat_id)
         try:
             async with asyncio.timeout(self.settings.handler_timeout_s):
-                return await self._process(update, label, kind, chat)
+                return await self._process(routed)
         except RetryAfterError as exc:
-            await self._penalize(chat_id, exc.retry_after)
+            await self._penalize(routed.chat_id, exc.retry_after)
             return self._retry(label, exc.retry_after, exc)
         except Throttled as exc:
             return self._retry(label, exc.delay, exc)
@@ -146,23 +171,30 @@ class Pipeline:
             log.exception("handler failed; dead-lettering the update")
             return await self._dead_letter("handler_error", body, update_id, label, repr(exc))
 
+    def _ptb_route(self, update: Update, label: str, kind: UpdateType | None) -> Routed:
+        """Route through PTB's handlers (``process_update``; errors land on the unit)."""
+        chat, user = update.effective_chat, update.effective_user
+        process = self.application.process_update
+        return Routed(update.update_id, label, kind, chat.id if chat else None,
+                      chat.type if chat else None, user.id if user else None,
+                      lambda _unit: process(update))  # fmt: skip
+
     # --- the transaction -----------------------------------------------------------------------
-    async def _process(
-        self, update: Update, label: str, kind: UpdateType | None, chat: Any
-    ) -> Answer:
-        update_id = update.update_id
-        chat_id = chat.id if chat is not None else None
-        replying = kind in _REPLYING and chat is not None
+    async def _process(self, routed: Routed) -> Answer:
+        update_id, label, chat_id = routed.update_id, routed.label, routed.chat_id
+        replying = routed.kind in _REPLYING and chat_id is not None
         async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
             repo = Repo(conn)
             if replying and self.settings.rate_global_per_s > 0:
                 # The fleet-wide budget is one hot row: reserve it in its own statement, so
                 # no transaction keeps it locked.
                 await self._wait_for_slot(repo, ["global"], [1 / self.settings.rate_global_per_s])
-            keys, intervals = self._keys(chat.id, chat.type) if replying else ([], [])
-            user = update.effective_user
+            keys, intervals = (
+                self._keys(chat_id, routed.chat_type or "") if chat_id is not None and replying
+                else ([], [])
+            )  # fmt: skip
             claim = await repo.begin_and_claim(
-                update_id, label, chat_id, user.id if user else None, keys, intervals
+                update_id, label, chat_id, routed.user_id, keys, intervals
             )
             try:
                 if not claim.claimed:
@@ -179,7 +211,7 @@ class Pipeline:
                 try:
                     if self._test_delay:
                         await asyncio.sleep(self._test_delay)
-                    await self.application.process_update(update)
+                    await routed.run(unit)
                 finally:
                     current_unit.reset(token)
                 if unit.error is not None:

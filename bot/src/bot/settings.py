@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     test_handler_delay_ms: int = Field(default=0, ge=0)
     reply_via: Literal["api", "webhook"] = "api"
+    # Plain text messages skip PTB's object tree (bot.fastpath); false sends them through PTB.
+    fast_path: bool = True
 
     @field_validator("webhook_secret", mode="before")
     @classmethod

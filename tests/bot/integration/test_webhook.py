@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot_contract import updates as u
 from tests.bot.conftest import SECRET, scalar
 from tests.bot.factories import ALICE, next_id, text
@@ -97,14 +99,22 @@ async def test_handler_timeout_is_503_and_commits_nothing(bot_factory, stub, ses
     assert stub.sent() == []
 
 
-async def test_handler_bug_is_dead_lettered_not_retried(bot_factory, stub, session, db):
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "ptb-path"])
+async def test_handler_bug_is_dead_lettered_not_retried(bot_factory, stub, session, db, fast_path):
     from telegram.ext import MessageHandler, filters
 
-    async def broken(update, context):
+    from bot.fastpath import FastHandler, TextMessage
+    from bot_contract.updates import UpdateType
+
+    async def broken(*args):
         raise ValueError("a bug")
 
-    bot = await bot_factory()
-    bot.state.pipeline.application.add_handler(MessageHandler(filters.TEXT, broken), group=-1)
+    bot = await bot_factory(fast_path=fast_path)
+    pipeline = bot.state.pipeline
+    if fast_path:
+        pipeline.fast = {UpdateType.TEXT: FastHandler("message", TextMessage, broken)}
+    else:
+        pipeline.application.add_handler(MessageHandler(filters.TEXT, broken), group=-1)
     update = text("boom")
     assert (await bot.post(session, update)).status == 200
     assert await scalar(db, "SELECT reason FROM dead_letters") == "handler_error"

@@ -1,4 +1,7 @@
-"""PTB handlers: they read and write through ``context.unit.store`` and queue replies.
+"""Handlers: they read and write through the unit's store and queue replies.
+
+Most are PTB handlers (``context.unit``); the hottest kinds are also fast handlers
+(:mod:`bot.fastpath`), which take a small validated view of the update instead of PTB objects.
 
 No handler imports psycopg or sends HTTP directly: replies are queued on the unit of work and
 the pipeline sends and records them before the update's transaction commits.
@@ -18,12 +21,21 @@ from telegram.ext import (
     filters,
 )
 
+from bot.fastpath import FastHandler, TextMessage
 from bot.handlers import commands, events, messages
+from bot_contract.updates import UpdateType
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from telegram.ext import Application
 
-__all__ = ["add_handlers"]
+__all__ = ["FAST_HANDLERS", "add_handlers"]
+
+#: Kinds served without PTB objects (``BOT_FAST_PATH``); each also has a PTB entry below.
+FAST_HANDLERS: Mapping[UpdateType, FastHandler[Any]] = {
+    UpdateType.TEXT: FastHandler("message", TextMessage, messages.on_text),
+}
 
 
 def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -37,7 +49,7 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
             CommandHandler("notes", commands.notes_command, filters=new_message),
             CommandHandler("cancel", commands.cancel_command, filters=new_message),
             MessageHandler(new_message & filters.COMMAND, commands.unknown_command),
-            MessageHandler(new_message & filters.TEXT, messages.on_text),
+            MessageHandler(new_message & filters.TEXT, messages.on_text_update),
             MessageHandler(new_message & filters.PHOTO, messages.on_photo),
             MessageHandler(filters.UpdateType.EDITED_MESSAGE, messages.on_edited_message),
             CallbackQueryHandler(events.on_callback_query),

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from telegram import Message
+    from bot.unit import UpdateUnit
 
-    from bot.unit import BotContext
+
+class Answerable(Protocol):
+    """A received message: PTB's ``Message`` or a fast-path view."""
+
+    @property
+    def chat_id(self) -> int:
+        """The chat the message was sent in."""
+
+    @property
+    def message_id(self) -> int:
+        """The message's id in its chat."""
 
 
 def reply_text(
-    context: BotContext, message: Message, text: str, reply_markup: dict[str, Any] | None = None
+    unit: UpdateUnit, message: Answerable, text: str, reply_markup: dict[str, Any] | None = None
 ) -> None:
     """Queue a ``sendMessage`` answering ``message`` in its chat."""
     params: dict[str, Any] = {
@@ -21,4 +31,4 @@ def reply_text(
     }
     if reply_markup is not None:
         params["reply_markup"] = reply_markup
-    context.unit.reply("sendMessage", params, chat_id=message.chat_id)
+    unit.reply("sendMessage", params, chat_id=message.chat_id)

@@ -32,13 +32,13 @@ async def start_command(update: Update, context: BotContext) -> None:
         language_code=user.language_code,
     )
     greeting = "Welcome" if new else "Welcome back"
-    reply_text(context, message, f"{greeting}, {user.first_name}!\n{HELP}")
+    reply_text(context.unit, message, f"{greeting}, {user.first_name}!\n{HELP}")
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """List the commands."""
     if update.effective_message is not None:
-        reply_text(context, update.effective_message, HELP)
+        reply_text(context.unit, update.effective_message, HELP)
 
 
 async def note_command(update: Update, context: BotContext) -> None:
@@ -52,10 +52,10 @@ async def note_command(update: Update, context: BotContext) -> None:
         note_id = await store.add_note(
             chat_id=message.chat_id, user_id=user.id, message_id=message.message_id, text=text
         )
-        reply_text(context, message, f"Saved note #{note_id}.")
+        reply_text(context.unit, message, f"Saved note #{note_id}.")
         return
     await store.set_conversation(chat_id=message.chat_id, user_id=user.id, state=AWAITING_NOTE)
-    reply_text(context, message, "Send me the note's text (or /cancel).")
+    reply_text(context.unit, message, "Send me the note's text (or /cancel).")
 
 
 async def notes_command(update: Update, context: BotContext) -> None:
@@ -65,13 +65,13 @@ async def notes_command(update: Update, context: BotContext) -> None:
         return
     notes = await context.unit.store.list_notes(user_id=user.id, limit=NOTES_SHOWN)
     if not notes:
-        reply_text(context, message, "No notes yet. Try /note.")
+        reply_text(context.unit, message, "No notes yet. Try /note.")
         return
     keyboard = [
         [{"text": f"🗑 {note.text[:40]}", "callback_data": f"del:{note.note_id}"}] for note in notes
     ]
     listing = "\n".join(f"#{note.note_id}: {note.text[:200]}" for note in notes)
-    reply_text(context, message, f"Your notes:\n{listing}", {"inline_keyboard": keyboard})
+    reply_text(context.unit, message, f"Your notes:\n{listing}", {"inline_keyboard": keyboard})
 
 
 async def cancel_command(update: Update, context: BotContext) -> None:
@@ -80,10 +80,10 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     await context.unit.store.set_conversation(chat_id=message.chat_id, user_id=user.id, state=None)
-    reply_text(context, message, "Cancelled.")
+    reply_text(context.unit, message, "Cancelled.")
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Answer commands we do not know with the help text."""
     if update.effective_message is not None:
-        reply_text(context, update.effective_message, f"Unknown command.\n{HELP}")
+        reply_text(context.unit, update.effective_message, f"Unknown command.\n{HELP}")

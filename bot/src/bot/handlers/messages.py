@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.fastpath import TextMessage
 from bot.handlers._reply import reply_text
 from bot.handlers.commands import AWAITING_NOTE
 from bot.imaging import process_image
@@ -11,16 +12,13 @@ from bot.imaging import process_image
 if TYPE_CHECKING:
     from telegram import Update
 
-    from bot.unit import BotContext
+    from bot.unit import BotContext, UpdateUnit
 
 
-async def on_text(update: Update, context: BotContext) -> None:
-    """Count the message; store it as a note when ``/note`` asked for one."""
-    message = update.message
-    if message is None or message.text is None:
-        return
-    user_id = message.from_user.id if message.from_user else message.chat_id
-    unit, store = context.unit, context.unit.store
+async def on_text(message: TextMessage, unit: UpdateUnit) -> None:
+    """Count the message; store it as a note when ``/note`` asked for one (a fast handler)."""
+    user_id = message.user_id if message.user_id is not None else message.chat_id
+    store = unit.store
     await store.count_message(user_id=user_id)
     if unit.conversation == AWAITING_NOTE:
         note_id = await store.add_note(
@@ -30,9 +28,15 @@ async def on_text(update: Update, context: BotContext) -> None:
             text=message.text,
         )
         await store.set_conversation(chat_id=message.chat_id, user_id=user_id, state=None)
-        reply_text(context, message, f"Saved note #{note_id}.")
+        reply_text(unit, message, f"Saved note #{note_id}.")
     else:
-        reply_text(context, message, f"Got it ({len(message.text)} characters).")
+        reply_text(unit, message, f"Got it ({len(message.text)} characters).")
+
+
+async def on_text_update(update: Update, context: BotContext) -> None:
+    """:func:`on_text`'s PTB entry, for text the fast path did not take."""
+    if update.message is not None and update.message.text is not None:
+        await on_text(TextMessage.from_ptb(update.message), context.unit)
 
 
 async def on_photo(update: Update, context: BotContext) -> None:
@@ -51,7 +55,7 @@ async def on_photo(update: Update, context: BotContext) -> None:
         facts=facts,
     )
     reply_text(
-        context,
+        context.unit,
         message,
         f"Photo received: {facts.format}, {facts.size_bytes} bytes, sha256 {facts.sha256[:12]}.",
     )
