@@ -103,6 +103,10 @@ def serve(settings: Settings, workers: int) -> int:
         log_config=None,
         backlog=2048,
         timeout_keep_alive=75,  # Telegram reuses webhook connections
+        # Nothing reads the client's address (the secret header authenticates Telegram), so
+        # uvicorn's X-Forwarded-* middleware would only cost CPU on every delivery.
+        proxy_headers=False,
+        server_header=False,  # no "server: uvicorn" (version disclosure) on every answer
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
     )
     if workers > 1:
@@ -170,6 +174,7 @@ async def set_webhook(
         return 1
     finally:
         await api.close()
+        _forget_live_gauges()
     fields = {
         "url": info.url,
         "max_connections": info.max_connections,
@@ -179,3 +184,18 @@ async def set_webhook(
     }
     print(orjson.dumps(fields).decode())  # noqa: T201
     return 0
+
+
+def _forget_live_gauges() -> None:
+    """A one-shot command's gauges (``ready`` 0, the pool) must not outlive it.
+
+    In multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` shared with a server, e.g. in one
+    container) its "live" gauge files would otherwise be merged into the server's metrics
+    forever, and the merged readiness (the minimum over processes) would read 0.
+    """
+    from prometheus_client import multiprocess
+
+    from bot.metrics import MULTIPROC_ENV
+
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -83,3 +85,15 @@ async def test_migrate_reports_unreachable_database(bot_env, monkeypatch, capsys
 async def test_migrate_is_idempotent(bot_env, capsys):
     assert await asyncio.to_thread(cli.main, ["migrate"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+async def test_set_webhook_leaves_no_live_gauges_in_a_shared_metrics_dir(db, stub, tmp_path):
+    # A separate process: prometheus_client picks multiprocess mode when it is imported.
+    env = subprocess_env(db, stub.url, 0, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    argv = [sys.executable, "-m", "bot", "set-webhook", "--url", "https://b.test/h"]
+    done = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [c.method for c in stub.calls if c.method == "setWebhook"] == ["setWebhook"]
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files, "multiprocess mode wrote no files: the test would prove nothing"
+    assert [f for f in files if f.startswith("gauge_live")] == []
