@@ -1,10 +1,12 @@
-# ruff: noqa: T201, S603, S607, S105, D101, D102, D103, E501, TC003  (a benchmark script, not shipped)
+# ruff: noqa: T201, S603, S607, S105, D102, D103, E501, TC003  (a benchmark script, not shipped)
 """Benchmark: our bot vs PTB's run_webhook vs PTB behind uvicorn, side by side, in one run.
 
-    uv run --no-sync python bot/bench/bench_bot.py [--duration S] [--connections N] [--profile]
+    uv run --no-sync python bot/bench/bench_bot.py [--rounds N] [--duration S] [--profile]
 
 wrk (one thread, ``--connections`` keep-alive connections, pinned to core 0) posts realistic
-text-message updates; each server is pinned to core 1. A local nginx answers the Bot API calls
+text-message updates; each server is pinned to core 1. All servers stay up, and each of
+``--rounds`` rounds measures every one of them once; the table shows medians over rounds and
+the ratios are taken within a round, so this shared machine's slow phases cancel out. A local nginx answers the Bot API calls
 (a fixed JSON, almost no CPU), and PostgreSQL is embedded (pgserver) unless DATABASE_URL is set;
 both share core 0 with wrk, so the server's core runs only the server.
 Only **handled** updates count (work finished: committed rows for ours, handler completions
@@ -15,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -142,8 +146,21 @@ def nginx_stub(workdir: Path) -> Iterator[str]:
 
 
 @dataclass
-class Result:
+class Server:
+    """A server under test, started once and measured in every round."""
+
     name: str
+    pid: int
+    port: int
+    count: Callable[[], int]  # handled updates so far
+    histogram: Callable[[], Buckets] | None = None  # the bot's own latency histogram
+    profile_to: Path | None = None  # py-spy output (ours only, an extra window)
+
+
+@dataclass
+class Result:
+    """One measured window of one server."""
+
     handled: int
     seconds: float
     cpu: float
@@ -152,10 +169,6 @@ class Result:
     p99_ms: float
     non2xx: int
     internal: str = ""
-    paced_rate: float = 0.0
-    paced_p50_ms: float = 0.0
-    paced_p99_ms: float = 0.0
-    paced_cpu_per_1000: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -170,14 +183,28 @@ class Result:
         return 1000 * self.cpu / self.handled if self.handled else float("inf")
 
 
+@dataclass
+class Paced:
+    """Latency and CPU at a fixed offered load below everyone's capacity."""
+
+    rate: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    cpu_per_1000: float = 0.0
+
+
 def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+#: First update_id of each wrk run: runs never share ids (nor chats: updates.lua).
+_BASES = itertools.count(1, 10_000_000)
+
+
 def run_wrk(
-    port: int, seconds: float, connections: int, base: int, core: int | None, delay_ms: float = 0
+    port: int, seconds: float, connections: int, core: int | None, delay_ms: float = 0
 ) -> tuple[int, float, float, int]:
-    env = {**os.environ, "BENCH_SECRET": SECRET, "BENCH_UPDATE_BASE": str(base),
+    env = {**os.environ, "BENCH_SECRET": SECRET, "BENCH_UPDATE_BASE": str(next(_BASES)),
            "BENCH_DELAY_MS": str(round(delay_ms))}  # fmt: skip
     cmd = [*pin(core), "wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "--timeout", "10s",
            "-s", str(HERE / "updates.lua"), f"http://127.0.0.1:{port}/telegram/webhook"]  # fmt: skip
@@ -193,54 +220,53 @@ def run_wrk(
 Buckets = list[tuple[float, float]]
 
 
-def measure(
-    name: str,
-    pid: int,
-    port: int,
-    count: Callable[[], int],
-    args: argparse.Namespace,
-    base: int,
-    histogram: Callable[[], Buckets] | None = None,
-) -> Result:
-    run_wrk(
-        port, args.warmup, args.connections, base, args.wrk_core
-    )  # warm-up (JIT-free, but caches, pools)
-    hist0 = histogram() if histogram else []
-    before, cpu0, t0 = count(), cpu_seconds(pid), time.monotonic()
+def measure(server: Server, args: argparse.Namespace, *, profile: bool = False) -> Result:
+    """A warm-up, then one measured window flat out at ``--connections``."""
+    run_wrk(server.port, args.warmup, args.connections, args.wrk_core)
+    profiler = None
+    if profile and server.profile_to is not None:
+        profiler = subprocess.Popen(
+            ["py-spy", "record", "--format", "raw", "-o", str(server.profile_to), "--subprocesses",
+             "-d", str(int(args.duration + 1)), "-r", "200", "-p", str(server.pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    hist0 = server.histogram() if server.histogram else []
+    before, cpu0, t0 = server.count(), cpu_seconds(server.pid), time.monotonic()
     requests, p50, p99, non2xx = run_wrk(
-        port, args.duration, args.connections, base + 10_000_000, args.wrk_core
+        server.port, args.duration, args.connections, args.wrk_core
     )
-    after, cpu1, t1 = count(), cpu_seconds(pid), time.monotonic()
-    result = Result(name, after - before, t1 - t0, cpu1 - cpu0, requests, p50, p99, non2xx)
-    if histogram:
-        window = [(le, n - n0) for (le, n), (_, n0) in zip(histogram(), hist0, strict=True)]
+    after, cpu1, t1 = server.count(), cpu_seconds(server.pid), time.monotonic()
+    result = Result(after - before, t1 - t0, cpu1 - cpu0, requests, p50, p99, non2xx)
+    if server.histogram:
+        window = [(le, n - n0) for (le, n), (_, n0) in zip(server.histogram(), hist0, strict=True)]
         result.internal = quantiles(window)
-    if args.paced_rate > 0 and args.paced_seconds > 0:
-        # Latency at a fixed offered load below everyone's capacity: each connection waits
-        # connections/rate seconds between requests, so queueing does not dominate.
-        delay_ms = 1000 * args.connections / args.paced_rate
-        before, cpu0, t2 = count(), cpu_seconds(pid), time.monotonic()
-        _, result.paced_p50_ms, result.paced_p99_ms, _ = run_wrk(
-            port, args.paced_seconds, args.connections, base + 20_000_000, args.wrk_core, delay_ms
-        )
-        handled, cpu = count() - before, cpu_seconds(pid) - cpu0
-        result.paced_rate = handled / (time.monotonic() - t2)
-        result.paced_cpu_per_1000 = 1000 * cpu / handled if handled else float("inf")
-    print(
-        f"  {name}: {result.handled} handled, {requests} answered, {result.cpu:.1f} CPU s",
-        flush=True,
-    )
+    if profiler is not None:
+        profiler.wait(60)
     return result
 
 
-def bench_ours(
+def measure_paced(server: Server, args: argparse.Namespace) -> Paced:
+    """Each connection waits connections/rate seconds (random) between requests."""
+    delay_ms = 1000 * args.connections / args.paced_rate
+    before, cpu0, t0 = server.count(), cpu_seconds(server.pid), time.monotonic()
+    _, p50, p99, _ = run_wrk(
+        server.port, args.paced_seconds, args.connections, args.wrk_core, delay_ms
+    )
+    handled, cpu = server.count() - before, cpu_seconds(server.pid) - cpu0
+    return Paced(handled / (time.monotonic() - t0), p50, p99,
+                 1000 * cpu / handled if handled else float("inf"))  # fmt: skip
+
+
+@contextlib.contextmanager
+def start_ours(
     args: argparse.Namespace,
     db_url: str,
     api: str,
     workdir: Path,
     reply_via: str = "api",
     server: str = "uvicorn",
-) -> Result:
+) -> Iterator[Server]:
+    """``python -m bot serve`` (or granian) on its own fresh database."""
     name = f"b_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -263,7 +289,10 @@ def bench_ours(
                "--port", str(port), "--loop", "uvloop", "--http", "1", "--workers", "1",
                "--runtime-mode", "st", "--no-ws", "--log-level", "warning", "--factory",
                "bot.web:serve_app"]  # fmt: skip
-    with process([*pin(args.server_core), *cmd], env, workdir / f"ours-{server}.log") as proc:
+    label = "ours (PostgreSQL + reply)" if reply_via == "api" else "ours, reply in webhook body"
+    if server != "uvicorn":
+        label = f"ours on {server}" + (", webhook body" if reply_via == "webhook" else "")
+    with process([*pin(args.server_core), *cmd], env, workdir / f"ours-{reply_via}-{server}.log") as proc:  # fmt: skip
         wait_port(port, proc)
 
         def count() -> int:
@@ -271,24 +300,8 @@ def bench_ours(
                 row = conn.execute("SELECT count(*) FROM sent_replies").fetchone()
             return int(row[0]) if row else 0
 
-        profiler = None
-        if args.profile:
-            profiler = subprocess.Popen(
-                ["py-spy", "record", "--format", "raw", "-o", str(workdir / f"ours-{reply_via}-{server}.folded"), "--subprocesses",
-                 "-d", str(int(args.warmup + args.duration + 2)), "-r", "200", "-p", str(proc.pid)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-        label = (
-            "ours (bot, PostgreSQL + reply)"
-            if reply_via == "api"
-            else "ours, reply in webhook body"
-        )
-        if server != "uvicorn":
-            label = f"ours on {server}" + (", webhook body" if reply_via == "webhook" else "")
-        result = measure(label, proc.pid, port, count, args, 1, lambda: histogram(port))
-        if profiler is not None:
-            profiler.wait(60)
-    return result
+        yield Server(label, proc.pid, port, count, lambda: histogram(port),
+                     workdir / f"ours-{reply_via}-{server}.folded")  # fmt: skip
 
 
 def histogram(port: int) -> Buckets:
@@ -318,19 +331,13 @@ def quantiles(buckets: Buckets) -> str:
     return f"p50 {q(0.5)}, p99 {q(0.99)}"
 
 
-def bench_ptb(mode: str, label: str, args: argparse.Namespace, api: str, workdir: Path) -> Result:
+@contextlib.contextmanager
+def start_ptb(mode: str, label: str, args: argparse.Namespace, api: str, workdir: Path) -> Iterator[Server]:  # fmt: skip
+    """A PTB baseline from ptb_servers.py; it writes its handled count to a file."""
     port = free_port()
     countfile = workdir / f"{mode}.count"
     countfile.write_text("0")
-    cmd = [
-        *pin(args.server_core),
-        PY,
-        str(HERE / "ptb_servers.py"),
-        mode,
-        str(port),
-        api,
-        str(countfile),
-    ]
+    cmd = [*pin(args.server_core), PY, str(HERE / "ptb_servers.py"), mode, str(port), api, str(countfile)]  # fmt: skip
     with process(cmd, dict(os.environ), workdir / f"{mode}.log") as proc:
         try:
             wait_port(port, proc)
@@ -342,14 +349,19 @@ def bench_ptb(mode: str, label: str, args: argparse.Namespace, api: str, workdir
             time.sleep(0.06)  # the server writes its count every 50 ms
             return int(countfile.read_text() or 0)
 
-        return measure(label, proc.pid, port, count, args, 1)
+        yield Server(label, proc.pid, port, count)
 
 
 def profile_summary(folded: Path) -> str:
-    """Inclusive share of samples per package, from py-spy's collapsed stacks."""
-    groups = {"de_json / telegram": "telegram/", "psycopg": "psycopg", "aiohttp (outgoing)": "aiohttp",
-              "uvicorn/httptools": "uvicorn", "starlette": "starlette", "prometheus_client": "prometheus_client",
-              "asyncio/uvloop": "asyncio", "bot (ours)": "/bot/"}  # fmt: skip
+    """Share of samples per package, from py-spy's collapsed stacks.
+
+    Libraries we call count inclusively (with what they call); the server and the event loop,
+    which are at the root of every stack, count by self time only.
+    """
+    inclusive = {"de_json / telegram": "telegram/", "psycopg": "psycopg", "reply HTTP (httpclient)": "bot/httpclient",
+                 "prometheus_client": "prometheus_client"}  # fmt: skip
+    self_only = {"bot's own code (self)": "(bot/", "uvicorn/httptools (self)": "uvicorn/",
+                 "event loop, uvloop (self)": "asyncio/"}  # fmt: skip
     totals: Counter[str] = Counter()
     samples = 0
     for line in folded.read_text().splitlines():
@@ -357,9 +369,14 @@ def profile_summary(folded: Path) -> str:
         if not n.isdigit():
             continue
         samples += int(n)
-        for label, needle in groups.items():
+        leaf = stack.rsplit(";", 1)[-1]
+        for label, needle in inclusive.items():
             if needle in stack:
                 totals[label] += int(n)
+        for label, needle in self_only.items():
+            if needle in leaf:
+                totals[label] += int(n)
+    groups = {**inclusive, **self_only}
     if not samples:
         return "  (no samples: py-spy may lack ptrace permission)"
     frames = (
@@ -369,7 +386,7 @@ def profile_summary(folded: Path) -> str:
         "Pipeline.handle",
         "Repo.begin_and_claim",
         "Repo.commit",
-        "Repo.consume_text",
+        "FastHandler.parse",
         "BotApi.call",
         "AsyncConnectionPool.connection",
         "WebhookEndpoint.__call__",
@@ -392,8 +409,50 @@ def profile_summary(folded: Path) -> str:
     top = "\n".join(
         f"    {100 * n / samples:5.1f}%  {frame[:110]}" for frame, n in leaves.most_common(12)
     )
-    return "\n".join(f"  {label:<22} {100 * totals[label] / samples:5.1f}% of samples (inclusive)"
+    return "\n".join(f"  {label:<27} {100 * totals[label] / samples:5.1f}% of samples"
                      for label in groups) + "\n  inclusive by frame:\n" + by_frame + "\n  top self time:\n" + top  # fmt: skip
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def report(servers: list[Server], runs: dict[str, list[Result]], paced: dict[str, Paced]) -> None:
+    print()
+    print(f"{'server (median of rounds)':<34} {'handled/s':>10} {'per core':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU s/1k':>9}"
+          f" {'answered':>9} {'non-2xx':>8} {'paced/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU s/1k':>9}")  # fmt: skip
+    for s in servers:
+        rs, p = runs[s.name], paced.get(s.name, Paced())
+        print(f"{s.name:<34} {median([r.rate for r in rs]):>10.0f} {median([r.per_core for r in rs]):>9.0f}"
+              f" {median([r.p50_ms for r in rs]):>7.1f} {median([r.p99_ms for r in rs]):>7.1f}"
+              f" {median([r.cpu_per_1000 for r in rs]):>9.3f} {sum(r.answered for r in rs):>9} {sum(r.non2xx for r in rs):>8}"
+              f" {p.rate:>8.0f} {p.p50_ms:>7.1f} {p.p99_ms:>7.1f} {p.cpu_per_1000:>9.3f}")  # fmt: skip
+    print("p50/p99: wrk, flat out at --connections; paced/s, p50, p99, CPU s/1k: handled at the offered "
+          "--paced-rate (random think time per connection), after the rounds")  # fmt: skip
+    print("\nhandled per core, ours / baseline, measured in the same round (median [min-max]):")
+    ours = [s for s in servers if s.name.startswith("ours")]
+    for o in ours:
+        for b in (s for s in servers if not s.name.startswith("ours")):
+            ratios = [
+                x.per_core / y.per_core
+                for x, y in zip(runs[o.name], runs[b.name], strict=True)
+                if y.per_core
+            ]
+            if ratios:
+                print(
+                    f"  {o.name} / {b.name}: {median(ratios):.2f}x [{min(ratios):.2f}-{max(ratios):.2f}]"
+                )
+            if paced.get(b.name) and paced.get(o.name) and paced[o.name].cpu_per_1000:
+                share = paced[o.name].cpu_per_1000 / paced[b.name].cpu_per_1000
+                print(f"    at the paced load, ours costs {share:.2f}x its CPU per update")
+    for o in ours:
+        inner = ", ".join(r.internal for r in runs[o.name])
+        print(
+            f"{o.name}: the bot's own receive-to-answer time per round (histogram bucket edges): {inner}"
+        )
+    print(
+        "per core = handled updates per server CPU-second; the machine is shared, compare ratios."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -401,9 +460,14 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--duration", type=float, default=15, help="measured seconds per server (15)"
+        "--duration", type=float, default=10, help="measured seconds per server and round (10)"
     )
-    parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per server (3)")
+    parser.add_argument(
+        "--warmup", type=float, default=3, help="warm-up seconds before each window (3)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds; each measures every server once (3)"
+    )
     parser.add_argument(
         "--connections", type=int, default=40, help="wrk connections (40, Telegram's default)"
     )
@@ -417,13 +481,17 @@ def main(argv: list[str] | None = None) -> int:
         "--paced-rate",
         type=float,
         default=400,
-        help="offered updates/s of the paced latency pass (400; 0 = skip)",
+        help="offered updates/s of the paced pass (400; 0 = skip)",
     )
     parser.add_argument(
         "--paced-seconds", type=float, default=10, help="length of the paced pass (10)"
     )
-    parser.add_argument("--profile", action="store_true", help="py-spy our server during its run")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy ours in one extra, uncounted window"
+    )
+    args = parser.parse_args(argv)  # fmt: skip
+    if args.rounds < 1 or args.duration <= 0:
+        parser.error("--rounds must be >= 1 and --duration > 0")
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
             print(f"bench: {tool} is not installed", file=sys.stderr)
@@ -431,59 +499,44 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     args.wrk_core, args.server_core = (0, 1) if cores >= 2 else (None, None)
     only = set(args.only.split(","))
-    print(f"bench: {args.connections} connections, {args.warmup}s warm-up + {args.duration}s per server; "
-          f"core {args.wrk_core}: wrk + PostgreSQL + nginx Bot API stub; core {args.server_core}: the server only "
-          f"(this machine's other work runs on both); load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="tgbench-") as tmp:
+    print(f"bench: {args.rounds} rounds x ({args.warmup}s warm-up + {args.duration}s) per server at {args.connections} connections; "
+          f"core {args.wrk_core}: wrk + PostgreSQL + nginx Bot API stub; core {args.server_core}: the servers only "
+          f"(this machine's other work runs on both); load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="tgbench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
-        with postgres(workdir) as db_url, nginx_stub(workdir) as api:
-            if "ours" in only:
-                results.append(bench_ours(args, db_url, api, workdir))
-            if "ours-webhook" in only:
-                results.append(bench_ours(args, db_url, api, workdir, "webhook"))
-            if "ours-granian" in only:
-                if not (Path(PY).parent / "granian").exists():
-                    print("bench: ours-granian needs granian in the venv (uv pip install granian)")
-                else:
-                    results.append(bench_ours(args, db_url, api, workdir, "api", "granian"))
-            if "webhook" in only:
-                results.append(
-                    bench_ptb("webhook", "PTB run_webhook (tornado, trivial)", args, api, workdir)
-                )
-            if "uvicorn" in only:
-                results.append(
-                    bench_ptb("uvicorn", "PTB + uvicorn (send_message, httpx)", args, api, workdir)
-                )
-        print()
-        print(
-            f"{'server':<38} {'handled/s':>10} {'per core':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU s/1k':>9} {'answered':>9} {'non-2xx':>8}"
-            f" {'paced/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU s/1k':>9}"
-        )
-        for r in results:
-            print(f"{r.name:<38} {r.rate:>10.0f} {r.per_core:>9.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
-                  f"{r.cpu_per_1000:>9.3f} {r.answered:>9} {r.non2xx:>8}"
-                  f" {r.paced_rate:>8.0f} {r.paced_p50_ms:>7.1f} {r.paced_p99_ms:>7.1f} {r.paced_cpu_per_1000:>9.3f}")  # fmt: skip
-        print("p50/p99: wrk, flat out at --connections; paced/s, p50, p99, CPU s/1k: handled at the offered "
-              "--paced-rate (random think time per connection), after the measured window")  # fmt: skip
-        by = {r.name.split()[0] + (" uv" if "uvicorn" in r.name else ""): r for r in results}
-        for ours in (r for r in results if r.name.startswith("ours")):
-            for r in results:
-                if not r.name.startswith("ours") and r.per_core:
-                    print(
-                        f"{ours.name} / {r.name}: {ours.per_core / r.per_core:.2f}x handled per core"
-                    )
-        for r in results:
-            if r.internal:
-                print(f"{r.name}: bot-side receive-to-answer time in the measured window "
-                      f"(its histogram, bucket edges): {r.internal}")  # fmt: skip
-        print(
-            "per core = handled updates per server CPU-second; the machine is shared, compare ratios."
-        )
-        for folded in sorted(workdir.glob("ours-*.folded")) if args.profile else []:
-            print(f"\nprofile of {folded.stem} (py-spy):")
-            print(profile_summary(folded))
-        del by
+        db_url = stack.enter_context(postgres(workdir))
+        api = stack.enter_context(nginx_stub(workdir))
+        starters = {
+            "ours": lambda: start_ours(args, db_url, api, workdir),
+            "ours-webhook": lambda: start_ours(args, db_url, api, workdir, "webhook"),
+            "ours-granian": lambda: start_ours(args, db_url, api, workdir, "api", "granian"),
+            "webhook": lambda: start_ptb("webhook", "PTB run_webhook (tornado, trivial)", args, api, workdir),
+            "uvicorn": lambda: start_ptb("uvicorn", "PTB + uvicorn (send_message)", args, api, workdir),
+        }  # fmt: skip
+        if "ours-granian" in only and not (Path(PY).parent / "granian").exists():
+            print("bench: ours-granian needs granian in the venv (uv pip install granian)")
+            only.discard("ours-granian")
+        # Every server is up for the whole run (idle ones cost no CPU), and each round measures
+        # each of them once, so slow phases of this shared machine hit all of them alike.
+        servers = [stack.enter_context(start()) for key, start in starters.items() if key in only]
+        runs: dict[str, list[Result]] = {s.name: [] for s in servers}
+        for round_ in range(args.rounds):
+            for s in servers:
+                r = measure(s, args)
+                runs[s.name].append(r)
+                print(f"  round {round_ + 1}/{args.rounds} {s.name}: {r.handled} handled, "
+                      f"{r.per_core:.0f} per CPU-s, p99 {r.p99_ms:.1f} ms", flush=True)  # fmt: skip
+        paced = {}
+        if args.paced_rate > 0 and args.paced_seconds > 0:
+            paced = {s.name: measure_paced(s, args) for s in servers}
+        for s in servers if args.profile else []:
+            if s.profile_to is not None:  # an extra window: sampling slows the server down
+                measure(s, args, profile=True)
+        report(servers, runs, paced)
+        for s in servers if args.profile else []:
+            if s.profile_to is not None and s.profile_to.exists():
+                print(f"\nprofile of {s.name}, an extra window after the rounds (py-spy):")
+                print(profile_summary(s.profile_to))
     return 0
 
 
