@@ -18,11 +18,11 @@ import pytest
 
 from dashboards import all_dashboards, rules
 from dashboards.__main__ import main
-from dashboards.driver import Driver, Stage
 from dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 from dashboards.preview import render
 from dashboards.queries import Query, all_queries
 from loadtest.localenv import local_prometheus
+from tests.dashboards.driver import Driver, Stage
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -118,7 +118,7 @@ class Driver:
         self.metrics = metrics or DriverMetrics()
         self.max_connections = max_connections
         self.totals = Totals()
-        self._random = random.Random(seed)  # noqa: S311 (traffic mix, not security)
+        self._random = random.Random(seed)
         self._users = [u.User(id=10_000 + i, first_name=f"user{i}") for i in range(users)]
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -248,7 +248,7 @@ class Driver:
                     await asyncio.sleep(max(0.0, next_at - time.monotonic()))
                 if progress:
                     t = self.totals
-                    print(  # noqa: T201 (progress output of a long run)
+                    print(
                         f"driver: {stage.rate:g}/s for {stage.seconds:g}s done; "
                         f"offered {t.offered}, acked {t.acked}, statuses {t.statuses}",
                         flush=True,
