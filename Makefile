@@ -13,8 +13,8 @@ help: ## List the targets
 setup: ## Install uv if missing, then every member and the dev tools from uv.lock
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv; uv sync --all-packages --locked
 
-demo: setup ## Local environment plus a gated load run; report under reports/<timestamp>/
-	$(RUN) python -m loadtest run
+demo: setup ## Local environment (our recording and alert rules loaded) plus a gated load run; report in reports/<time>/
+	$(RUN) python -m loadtest run --prometheus-rules dashboards/build/rules/tgscale.rules.yaml
 
 test: setup lint typecheck imports hadolint workflows test-unit test-loadtest ## Everything that runs on this machine
 
