@@ -30,46 +30,18 @@ MIGRATION_LOCK_KEY = 0x7467_6270  # "tgbp"
 PRUNE_LOCK_KEY = 0x7467_7072
 
 _NOW = "extract(epoch FROM statement_timestamp())"
-_RESERVE = """
-INSERT INTO rate_slots AS r (key, last_at, interval_s)
-SELECT k, extract(epoch FROM statement_timestamp()), i
-FROM unnest(%(keys)s::text[], %(intervals)s::float8[]) AS t(k, i)
-ON CONFLICT (key) DO UPDATE
-SET last_at = greatest(r.last_at + excluded.interval_s, excluded.last_at),
-    interval_s = excluded.interval_s
-RETURNING r.last_at - extract(epoch FROM statement_timestamp())
-"""
+#: Keys one reservation covers: a chat and its group (``reserve_slots`` in migration 0003).
+SLOT_KEYS = 2
 
 
-#: The claim, the slot reservation and the conversation read; ``{slots}`` is one
-#: ``(%s, %s)`` row per rate-limit key (scalar parameters: arrays cost more to adapt).
-_BEGIN_CLAIM = """
-BEGIN;
-WITH claim AS (
-    INSERT INTO processed_updates (update_id, update_type, chat_id)
-    VALUES (%(update_id)s, %(update_type)s, %(chat_id)s)
-    ON CONFLICT (update_id) DO NOTHING RETURNING 1
-), slot AS (
-    INSERT INTO rate_slots AS r (key, last_at, interval_s)
-    SELECT k, extract(epoch FROM statement_timestamp()), i
-    FROM (VALUES {slots}) AS t(k, i)
-    WHERE k IS NOT NULL AND EXISTS (SELECT FROM claim)
-    ON CONFLICT (key) DO UPDATE
-    SET last_at = greatest(r.last_at + excluded.interval_s, excluded.last_at),
-        interval_s = excluded.interval_s
-    RETURNING r.last_at - extract(epoch FROM statement_timestamp()) AS delay
-)
-SELECT (SELECT count(*) FROM claim), (SELECT coalesce(max(delay), 0) FROM slot),
-       (SELECT state FROM conversations WHERE chat_id = %(chat_id)s AND user_id = %(user_id)s)
-"""
-#: ``_BEGIN_CLAIM`` by number of keys (a key-less VALUES row that selects nothing for 0).
-_BEGIN_CLAIM_BY_KEYS = [
-    _BEGIN_CLAIM.format(
-        slots=", ".join(f"(%(k{n})s::text, %(i{n})s::float8)" for n in range(count))
-        or "(NULL::text, NULL::float8)"
-    )
-    for count in range(4)
-]
+def _slot_args(keys: Sequence[str], intervals: Sequence[float]) -> list[object]:
+    """``reserve_slots``' scalar (key, interval) pairs, padded with NULLs."""
+    if len(keys) > SLOT_KEYS or len(keys) != len(intervals):
+        raise ValueError(f"at most {SLOT_KEYS} rate-limit keys, each with an interval")
+    args: list[object] = []
+    for n in range(SLOT_KEYS):
+        args += (keys[n], intervals[n]) if n < len(keys) else (None, None)
+    return args
 
 
 @dataclass(frozen=True)
@@ -145,17 +117,15 @@ class Repo:
         sends to one chat across replicas. The caller must end the transaction with
         :meth:`commit` or :meth:`rollback`.
         """
-        # Client-side binding sends BEGIN and the statement in one simple query.
+        # Client-side binding sends BEGIN and the call in one simple query; the function's
+        # statements are planned once per connection (migration 0003).
         self._deferred.clear()
         cur = self._client
-        params: dict[str, object] = {
-            "update_id": update_id, "update_type": update_type, "chat_id": chat_id,
-            "user_id": user_id,
-        }  # fmt: skip
-        for n, (key, interval) in enumerate(zip(keys, intervals, strict=True)):
-            params[f"k{n}"] = key
-            params[f"i{n}"] = interval
-        await cur.execute(_BEGIN_CLAIM_BY_KEYS[len(keys)], params)
+        await cur.execute(
+            "BEGIN; SELECT claimed, delay, conversation"
+            " FROM claim_delivery(%s, %s, %s, %s, %s, %s, %s, %s)",
+            (update_id, update_type, chat_id, user_id, *_slot_args(keys, intervals)),
+        )
         cur.nextset()
         row = await cur.fetchone()
         if row is None:  # pragma: no cover (the SELECT always returns one row)
@@ -248,16 +218,17 @@ class Repo:
         )
 
     async def reserve_slot(self, keys: Sequence[str], intervals: Sequence[float]) -> Slot:
-        """Reserve the next send slot on every key (e.g. chat, group, global) at once.
+        """Reserve the next send slot on up to two keys at once (chat and group, or global).
 
         Each key's slots are ``interval`` apart across the whole fleet: the row's ``last_at``
         moves forward atomically, so two replicas never get the same slot. Keys are always
         passed in the same scope order, so concurrent reservations cannot deadlock.
         """
-        cur = await self.conn.execute(_RESERVE, {"keys": list(keys), "intervals": list(intervals)})
-        rows = await cur.fetchall()
-        delay = max((float(d) for (d,) in rows), default=0.0)  # type: ignore[arg-type]
-        return Slot(max(delay, 0.0))
+        cur = await self.conn.execute(
+            "SELECT reserve_slots(%s, %s, %s, %s)", _slot_args(keys, intervals)
+        )
+        row = await cur.fetchone()
+        return Slot(float(row[0]) if row else 0.0)  # type: ignore[arg-type]
 
     async def penalize(self, key: str, seconds: float) -> None:
         """Push a key's next slot out by a 429's ``retry_after``, for every replica."""
