@@ -8,6 +8,7 @@ creates a fresh database for that test.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 import uuid
 from pathlib import Path
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
 _MARKER_BY_DIRECTORY = {"integration": "integration", "e2e": "load"}
 
 SHARED_DIR = Path(os.environ.get("TGSCALE_SHARED_DIR", Path(__file__).parents[2] / "shared"))
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for children a test will send Ctrl-C (SIGINT) to.
+
+    A non-interactive shell starts background jobs (``.ci/run &``) with SIGINT ignored, and an
+    ignored signal stays ignored across exec: the child would never see the test's Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import psutil
 import pytest
 
+from tests.conftest import interruptible
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
@@ -121,6 +123,7 @@ def run_load_command(
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,
+            preexec_fn=interruptible,
         )
     children.append(child)
     result = Run(returncode=-1, output="", report_dir=report_dir)

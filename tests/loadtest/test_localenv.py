@@ -23,6 +23,7 @@ import pytest
 
 from loadtest._process import LocalEnvError, ProcessSpec, Supervisor
 from loadtest.localenv import LocalEnv, local_environment, sweep_stale_roots
+from tests.conftest import interruptible
 
 STANDINS = Path(__file__).parent / "standins"
 NO_DB = "postgresql://postgres:@/postgres?host=/nonexistent"
@@ -206,6 +207,7 @@ def _start_kept_environment(tmp_path: Path, stderr: Path) -> subprocess.Popen[by
             stderr=err,
             env={**env, "DATABASE_URL": NO_DB},
             start_new_session=True,
+            preexec_fn=interruptible,
         )
 
 
