@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     # at 1000/s on this 2-core machine (quiet), so 25/s steps to 400/s never found the knee.
     add("--start-rate", type=float, default=100.0, help="updates/s of the first step (100)")
     add("--step-rate", type=float, default=100.0, help="updates/s added per step (100)")
-    add("--steps", type=int, default=12, help="number of steps at most (12)")
+    add("--steps", type=int, default=16, help="number of steps at most (16)")
     add("--step-s", type=float, default=15.0, help="seconds per step, >= 12 (15)")
     add("--p95-ms", type=float, help="the p95 target that defines the knee (profile's '*' p95)")
     add("--max-error-ratio", type=float, default=0.01, help="SLO error ratio (0.01)")
