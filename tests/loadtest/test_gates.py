@@ -134,3 +134,15 @@ def test_exporter_serves_every_load_metric() -> None:
     assert 'tgload_delivery_lag_seconds_bucket{le="0.025",update_type="text"} 1.0' in text
     assert "tgload_target_rate 42.0" in text
     assert percentile({5: 2}, 0.99) == 5
+    assert "tgload_requests_in_flight 1.0" in text  # the workers' reports, from the tally
+
+
+def test_exporter_gauges_are_live_in_a_one_process_run() -> None:
+    # A one-process run has no worker reports: the tally's gauges stay empty until the end,
+    # so the live (pending, in flight) must come from the runtime, or the series reads 0.
+    collector = LoadCollector(Tally, dict, lambda: 0.0, lambda: (7, 40))
+    registry = CollectorRegistry()
+    registry.register(collector)
+    text = generate_latest(registry).decode()
+    assert "tgload_pending_updates 7.0" in text
+    assert "tgload_requests_in_flight 40.0" in text

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot_contract.webhook import MAX_CONNECTIONS_MAX, MAX_CONNECTIONS_MIN
+
+if TYPE_CHECKING:
+    from loadtest._capacity_limits import LimitSignals
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class StepResult:
             or ``None`` when Prometheus was not available.
         requests: Requests counted in the window.
         cpu_cores: CPU the bot's processes used over the window, in cores (``None``: unknown).
+        limits: What the bot's and the generator's limits showed over the window
+            (:class:`loadtest._capacity_limits.LimitSignals`), for naming the binding limit.
     """
 
     index: int
@@ -40,6 +45,7 @@ class StepResult:
     in_flight: float | None = None
     requests: int = 0
     cpu_cores: float | None = None
+    limits: LimitSignals | None = None
 
     @property
     def little_in_flight(self) -> float:

@@ -1,15 +1,21 @@
 """``python -m loadtest capacity`` (``make capacity``): one bot worker's knee and autoscaler advice.
 
-It starts the local environment with ONE bot worker, ramps the arrival rate step by step in the
-open model (the ``step`` profile, re-parameterised by the flags) through the load suite's runner
-(``python -m loadtest run --target ...``), and reads each settled step's achieved rate, p95,
-mean response time and error ratio from Locust's stats history, plus the bot's mean in-flight
-gauge from Prometheus and its CPU from /proc. The knee is the last good step before the first
-confirmed SLO breach. From it,
+It starts the local environment with ONE bot worker, ramps the arrival rate step by step (the
+``step`` profile, re-parameterised by the flags) through the load suite's runner (``python -m
+loadtest run --target ...``), and reads each settled step's achieved rate, p95, mean response
+time and error ratio from Locust's stats history, plus the bot's mean in-flight gauge from
+Prometheus and its CPU from /proc. The knee is the last good step before the first confirmed
+SLO breach, and :mod:`loadtest._capacity_limits` names the limit that bound it. From it,
 :func:`loadtest._capacity_advice.advise` derives the per-pod targets, ``minReplicas`` /
 ``maxReplicas`` for the planned peak and the Telegram ``max_connections``, with the arithmetic.
 All of it goes to ``<report-dir>/capacity.json`` and to stdout. The run stops one step after the
 first confirmed breach (two breached steps in a row; no need to keep hammering a broken replica).
+
+Delivery is Telegram's by default: at most ``--max-connections`` requests in flight (what the
+webhook is registered with), arrivals beyond them wait in the generator. The open model
+(``--model open``) has no such bound, so a short stall of a shared machine piles more
+concurrent requests onto the bot than Telegram ever sends, and its ``BOT_MAX_IN_FLIGHT`` cap
+sheds them: it measures stalls and the cap, not the replica's throughput.
 """
 
 from __future__ import annotations
@@ -24,11 +30,21 @@ import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bot_contract import metrics as m
+from bot_contract.webhook import MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_MAX, MAX_CONNECTIONS_MIN
 from loadtest._capacity_advice import Slo, StepResult, advise, breaches, find_knee
+from loadtest._capacity_limits import (
+    binding_limit,
+    cores_over,
+    machine_busy_seconds,
+    signals_from_prometheus,
+    tree_cpu_seconds,
+    with_cpu,
+)
 from loadtest._process import LocalEnvError, group_cpu_seconds
 from loadtest.localenv import LocalEnv, local_environment
 
@@ -56,9 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--profile", default="step", help="template for mix, population and gates (step)")
-    # A wider ramp than the step profile's: one worker passed 150/s on a busy 2-core machine.
-    add("--start-rate", type=float, default=25.0, help="updates/s of the first step (25)")
-    add("--step-rate", type=float, default=25.0, help="updates/s added per step (25)")
+    # A wider ramp than the step profile's: behind Telegram's delivery one worker kept its SLO
+    # at 1000/s on this 2-core machine (quiet), so 25/s steps to 400/s never found the knee.
+    add("--start-rate", type=float, default=100.0, help="updates/s of the first step (100)")
+    add("--step-rate", type=float, default=100.0, help="updates/s added per step (100)")
     add("--steps", type=int, default=16, help="number of steps at most (16)")
     add("--step-s", type=float, default=15.0, help="seconds per step, >= 12 (15)")
     add("--p95-ms", type=float, help="the p95 target that defines the knee (profile's '*' p95)")
@@ -70,6 +87,20 @@ def _parser() -> argparse.ArgumentParser:
     add("--rtt-ms", type=float, default=100.0, help="Telegram->webhook round trip, ms (100)")
     add("--cpu-request", type=float, default=0.25, help="pod CPU request in cores (0.25)")
     add("--workers", type=int, default=1, help="bot workers to ramp (1: one replica's worth)")
+    add(
+        "--model",
+        choices=("telegram", "open"),
+        default="telegram",
+        help="delivery: telegram (at most --max-connections in flight, as Telegram) or open "
+        "(unbounded concurrency: stalls overflow BOT_MAX_IN_FLIGHT) (telegram)",
+    )
+    add(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS_DEFAULT,
+        help=f"webhook max_connections, registered and used by the telegram model "
+        f"({MAX_CONNECTIONS_DEFAULT}, the bot's set-webhook default)",
+    )
     add("--report-dir", type=Path, help="default: reports/capacity-<UTC timestamp>/")
     add("--no-early-stop", action="store_true", help="run every step even after a breach")
     add(
@@ -125,8 +156,14 @@ def ramp_profile(args: argparse.Namespace) -> tuple[dict[str, Any], list[float],
     if float(shape["step_s"]) < _PERCENTILE_WINDOW_S + 2:
         raise ValueError(f"step_s must be >= {_PERCENTILE_WINDOW_S + 2:.0f} s (p95 needs 10 s)")
     data["shape"] = shape
+    if not MAX_CONNECTIONS_MIN <= args.max_connections <= MAX_CONNECTIONS_MAX:
+        raise ValueError(
+            f"--max-connections must be {MAX_CONNECTIONS_MIN}..{MAX_CONNECTIONS_MAX} "
+            "(Telegram's range)"
+        )
     delivery = dict(data.get("delivery", {}))
-    delivery["model"] = "open"
+    delivery["model"] = args.model
+    delivery["max_connections"] = args.max_connections
     data["delivery"] = delivery
     data["description"] = f"capacity ramp generated from {path.name}"
     rates = [float(shape["start"]) + i * float(shape["step"]) for i in range(int(shape["steps"]))]
@@ -158,7 +195,11 @@ def steps_from_history(
     """One :class:`StepResult` per step whose settled window the history fully covers.
 
     The window of step ``i`` is its last 10 s (Locust's percentile window), so the p95 read on
-    the window's last row belongs to that step alone.
+    the window's last row belongs to that step alone. Locust stamps rows with whole seconds and
+    writes one every second plus its own work, so a stamp sometimes skips a second: 10 rows
+    stamped 10 s apart span 9 s, and dividing by the stamps would read 10 % low. The window's
+    duration is its row intervals, unless the stamps say the writer stalled (they span more
+    than one second beyond the intervals); then it is the stamps' difference.
     """
     results = []
     for index, rate in enumerate(rates):
@@ -170,7 +211,8 @@ def steps_from_history(
         first, last = window[0], window[-1]
         requests = last["Total Request Count"] - first["Total Request Count"]
         failures = last["Total Failure Count"] - first["Total Failure Count"]
-        seconds = last["Timestamp"] - first["Timestamp"]
+        intervals, stamped = len(window) - 1.0, last["Timestamp"] - first["Timestamp"]
+        seconds = stamped if stamped > intervals + 1 else intervals
         total_ms = (
             last["Total Average Response Time"] * last["Total Request Count"]
             - first["Total Average Response Time"] * first["Total Request Count"]
@@ -190,13 +232,18 @@ def steps_from_history(
 
 
 def in_flight_per_step(
-    prometheus_url: str, steps: list[StepResult], step_s: float, started: float
+    prometheus_url: str,
+    steps: list[StepResult],
+    step_s: float,
+    started: float,
+    max_connections: int | None = None,
 ) -> list[StepResult]:
-    """Add the bot's mean in-flight (Prometheus) over each step's window, when it answers."""
+    """Add the bot's mean in-flight and its limit signals (Prometheus) over each step's window."""
     from prometheus_api_client import PrometheusConnect
 
     client = PrometheusConnect(url=prometheus_url, disable_ssl=True)
-    query = f"avg_over_time(sum(tgbot_updates_in_flight)[{int(_PERCENTILE_WINDOW_S)}s:1s])"
+    window = int(_PERCENTILE_WINDOW_S)
+    query = f"avg_over_time(sum({m.UPDATES_IN_FLIGHT.series})[{window}s:1s])"
     out = []
     for step in steps:
         end = started + (step.index + 1) * step_s
@@ -205,23 +252,43 @@ def in_flight_per_step(
             value = float(result[0]["value"][1]) if result else None
         except Exception:
             value = None
+        signals = signals_from_prometheus(prometheus_url, end, window, max_connections)
+        step = replace(step, limits=signals)
         out.append(replace(step, in_flight=value) if value is not None else step)
     return out
 
 
+@dataclass
+class CpuSamples:
+    """``(time, CPU seconds)`` samples of the bot, the load generator and the whole machine."""
+
+    bot: list[tuple[float, float]] = field(default_factory=list)
+    generator: list[tuple[float, float]] = field(default_factory=list)
+    machine: list[tuple[float, float]] = field(default_factory=list)
+
+    def take(self, bot_pgid: int, generator_pid: int) -> None:
+        """Append one sample of each."""
+        now = time.time()
+        self.bot.append((now, group_cpu_seconds(bot_pgid)))
+        self.generator.append((now, tree_cpu_seconds(generator_pid)))
+        self.machine.append((now, machine_busy_seconds()))
+
+
 def cpu_per_step(
-    samples: list[tuple[float, float]], steps: list[StepResult], step_s: float, started: float
+    samples: CpuSamples, steps: list[StepResult], step_s: float, started: float
 ) -> list[StepResult]:
-    """Add the bot's CPU use (cores) over each step's window from ``(time, cpu s)`` samples."""
+    """Add the CPU (cores) of the bot, the generator and the machine over each step's window."""
     out = []
     for step in steps:
         end = started + (step.index + 1) * step_s
-        window = [s for s in samples if end - _PERCENTILE_WINDOW_S <= s[0] <= end]
-        cores = None
-        if len(window) >= 2 and window[-1][0] > window[0][0]:
-            used = window[-1][1] - window[0][1]
-            cores = round(used / (window[-1][0] - window[0][0]), 3) if used >= 0 else None
-        out.append(replace(step, cpu_cores=cores))
+        begin = end - _PERCENTILE_WINDOW_S
+        limits = with_cpu(
+            step.limits,
+            cores_over(samples.generator, begin, end),
+            cores_over(samples.machine, begin, end),
+            os.cpu_count(),
+        )
+        out.append(replace(step, cpu_cores=cores_over(samples.bot, begin, end), limits=limits))
     return out
 
 
@@ -239,13 +306,17 @@ def _run_ramp(
     argv: list[str],
     run_dir: Path,
     watch: tuple[list[float], float, Slo] | None,
-    cpu: list[tuple[float, float]],
+    cpu: CpuSamples,
 ) -> int:
     """Run the load suite's runner; stop it one step after the first breach when ``watch``.
 
-    Every 2 s it also appends ``(time, CPU seconds)`` of the bot's process group to ``cpu``.
+    Every 2 s it also samples the CPU of the bot, of the runner's process tree and of the
+    machine into ``cpu``.
     """
     child_env = {**os.environ, "BOT_WEBHOOK_SECRET": env.secret}  # not argv: ps shows argv
+    # The runner serves tgload_* only for environments it starts itself; this one's Prometheus
+    # scrapes the port kept for Locust (the generator's open connections are a limit signal).
+    child_env["LOCUST_PROMETHEUS_PORT"] = str(env.locust_metrics_port)
     started = time.time()
     runner = subprocess.Popen(argv, env=child_env)  # noqa: S603 (our own argv)
     rates, step_s, slo = watch if watch else ([], 0.0, None)
@@ -254,7 +325,7 @@ def _run_ramp(
     while runner.poll() is None:
         time.sleep(2.0)
         env.check()
-        cpu.append((time.time(), group_cpu_seconds(env.pids["bot"])))
+        cpu.take(env.pids["bot"], runner.pid)
         if limit is not None and time.time() > limit:
             runner.kill()
             break
@@ -272,17 +343,36 @@ def _run_ramp(
     return runner.wait()
 
 
+def _binding(breach: StepResult | None, workers: int) -> dict[str, str]:
+    """The limit named by the first confirmed breach (what stopped the ramp at the knee)."""
+    if breach is None:
+        return {"limit": "not reached", "evidence": "no step broke the SLO"}
+    limit, evidence = binding_limit(breach, workers=workers)
+    return {"limit": limit, "evidence": f"step {breach.index + 1}: {evidence}"}
+
+
+def _fmt(value: float | None, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def _print_report(report: dict[str, Any]) -> None:
     out = sys.stdout
-    out.write("\nstep  offered/s  achieved/s   p95 ms  mean ms  errors  in-flight  cpu  verdict\n")
+    out.write(
+        "\nstep  offered/s  achieved/s   p95 ms  mean ms  errors  in-flight  peak  shed"
+        "  bot cpu  gen cpu  verdict\n"
+    )
     for step in report["steps"]:
-        inflight = "-" if step["in_flight"] is None else f"{step['in_flight']:.2f}"
-        cores = "-" if step["cpu_cores"] is None else f"{step['cpu_cores']:.2f}"
+        limits = step["limits"] or {}
+        verdict = step["verdict"] + (f" [{step['limit']}]" if step["limit"] else "")
         out.write(
             f"{step['index'] + 1:>4}  {step['offered_rate']:>9.0f}  {step['achieved_rate']:>10.1f}"
             f"  {step['p95_ms']:>7.0f}  {step['mean_ms']:>7.1f}  {step['error_ratio']:>6.3f}"
-            f"  {inflight:>9}  {cores:>4}  {step['verdict']}\n"
+            f"  {_fmt(step['in_flight']):>9}  {_fmt(limits.get('max_in_flight'), '.0f'):>4}"
+            f"  {_fmt(limits.get('shed'), '.0f'):>4}  {_fmt(step['cpu_cores']):>7}"
+            f"  {_fmt(limits.get('generator_cpu_cores')):>7}  {verdict}\n"
         )
+    binding = report["binding_limit"]
+    out.write(f"\nknee bound by: {binding['limit']} ({binding['evidence']})\n")
     advice = report.get("advice")
     if advice:
         out.write("\nautoscaler advice (arithmetic):\n")
@@ -315,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     slo = Slo(p95, args.max_error_ratio, args.min_achieved_ratio)
     sys.stderr.write(
         f"capacity: ramping {args.workers} bot worker(s) over {len(rates)} steps of {step_s:.0f} s "
-        f"({rates[0]:.0f} -> {rates[-1]:.0f} updates/s, open model); SLO p95 <= {p95:.0f} ms\n"
+        f"({rates[0]:.0f} -> {rates[-1]:.0f} updates/s, {args.model} model, max_connections "
+        f"{args.max_connections}); SLO p95 <= {p95:.0f} ms\n"
     )
     try:
         limits = {} if args.with_rate_limits else _NO_RATE_LIMITS
@@ -323,17 +414,19 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             report_dir=report_dir,
             bot_env=limits,
+            max_connections=args.max_connections,
             emulator_args=() if args.with_rate_limits else ("--no-flood-control",),
         ) as env:
             argv_run = _runner_argv(env, profile_path, run_dir)
             watch = None if args.no_early_stop else (rates, step_s, slo)
-            cpu: list[tuple[float, float]] = []
+            cpu = CpuSamples()
             code = _run_ramp(env, argv_run, run_dir, watch, cpu)
             rows = read_history(run_dir / _HISTORY)
             started = rows[0]["Timestamp"] - 1 if rows else 0.0
             steps = steps_from_history(rows, rates, step_s, started)
             if env.prometheus_url and steps:
-                steps = in_flight_per_step(env.prometheus_url, steps, step_s, started)
+                connections = args.max_connections if args.model == "telegram" else None
+                steps = in_flight_per_step(env.prometheus_url, steps, step_s, started, connections)
             steps = cpu_per_step(cpu, steps, step_s, started)
     except LocalEnvError as error:
         sys.stderr.write(f"capacity: {error}\n")
@@ -362,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "report": str(report_dir / "capacity.json"),
         "rate_limits": "on" if args.with_rate_limits else "off (per-replica capacity)",
+        "delivery": {"model": args.model, "max_connections": args.max_connections},
+        "binding_limit": _binding(knee.breach, args.workers),
         "note": "Measured on a shared, noisy 2-core machine where Locust, the emulator and "
         "PostgreSQL share the CPU with the bot: treat the figures as a lower bound and re-run "
         "on the target hardware.",
@@ -369,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     for row, step in zip(report["steps"], steps, strict=True):
         reasons = breaches(step, slo)
         row["verdict"] = "BREACH: " + "; ".join(reasons) if reasons else "ok"
+        row["limit"] = binding_limit(step, workers=args.workers)[0] if reasons else None
     exit_code = EXIT_OK
     if knee.knee is None:
         report["advice"] = None

@@ -45,9 +45,15 @@ class LoadCollector(Collector):
         tally: Callable[[], Tally],
         response_ms: Callable[[], dict[str, dict[int, int]]],
         target_rate: Callable[[], float],
+        gauges: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
-        """Read ``tally`` and the two callables on every scrape."""
+        """Read ``tally`` and the callables on every scrape.
+
+        ``gauges`` gives (pending, in flight) now; without it they come from the tally, which
+        holds only what workers reported (a one-process run records its own at the end only).
+        """
         self.tally, self.response_ms, self.target_rate = tally, response_ms, target_rate
+        self.gauges = gauges
 
     def collect(self) -> Iterator[Metric]:
         """Yield every ``tgload_*`` family."""
@@ -81,9 +87,10 @@ class LoadCollector(Collector):
                 buckets, total = _buckets(histogram)
                 hist.add_metric([kind], buckets, total)
             yield hist
+        pending, in_flight = self.gauges() if self.gauges else (t.pending, t.in_flight)
         gauges: tuple[tuple[m.Metric, float], ...] = (
-            (m.LOAD_PENDING, t.pending),
-            (m.LOAD_IN_FLIGHT, t.in_flight),
+            (m.LOAD_PENDING, pending),
+            (m.LOAD_IN_FLIGHT, in_flight),
             (m.LOAD_TARGET_RATE, self.target_rate()),
         )
         for metric, reading in gauges:

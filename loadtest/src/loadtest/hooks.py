@@ -114,6 +114,8 @@ def _on_init(environment: Environment, runner: Runner | None = None, **_: Any) -
             lambda: runtime_of(environment).aggregate,
             lambda: _response_by_type(environment),
             lambda: _target_rate(environment),
+            # The live gauges: this process's own in a one-process run, else the workers' sum.
+            lambda: runtime_of(environment).fleet_gauges(),
         )
         bound = serve(collector, options.prometheus_port, options.prometheus_bind)
         logger.info("tgscale: tgload_* metrics on %s:%d/metrics", options.prometheus_bind, bound)
