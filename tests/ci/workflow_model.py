@@ -9,7 +9,6 @@ workflow against that contract.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shlex
@@ -26,26 +25,7 @@ GITHUB_DIR = REPO_ROOT / ".github"
 WORKFLOWS_DIR = GITHUB_DIR / "workflows"
 PROFILES_DIR = REPO_ROOT / "loadtest" / "profiles"
 
-# The agreed contract (shared interfaces), used only where the suite does not expose its own.
-CONTRACT_RUN_FLAGS = (
-    "--profile",
-    "--duration",
-    "--workers",
-    "--target",
-    "--prometheus",
-    "--report-dir",
-    "--keep",
-    "--emulator",
-    "--secret",
-)
-CONTRACT_REPORT_FILES = (
-    "summary.json",
-    "junit.xml",
-    "locust.html",
-    "locust_stats.csv",
-    "locust_stats_history.csv",
-    "chart.png",
-)
+# The agreed profile names (shared interfaces): the load gate may offer only these.
 CONTRACT_PROFILES = ("steady", "peak", "variable", "step")
 
 _TARGET_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)\s*:(?!=)")
@@ -187,50 +167,26 @@ class LoadSuiteContract:
 
     def rejects(self, argv: list[str]) -> str | None:
         """Why the suite's ``run`` parser refuses ``argv``, or None when it accepts it."""
-        if self.source == "loadtest.runner.build_parser()":
-            error = _inspect_runner(argv).get("parse_error")
-            return str(error) if error else None
-        parser = argparse.ArgumentParser(prog="python -m loadtest run", exit_on_error=False)
-        for flag in sorted(self.flags):
-            parser.add_argument(flag, nargs="?")
-        try:
-            parser.parse_args(argv)
-        except argparse.ArgumentError as error:
-            return str(error)
-        except SystemExit:
-            return "unrecognized arguments"
-        return None
+        error = _inspect_runner(argv).get("parse_error")
+        return str(error) if error else None
 
 
 # Runs in a child process: importing the load suite imports locust, whose gevent monkey-patching
 # must never reach the asyncio tests of this pytest process.
 _INSPECT = """
 import argparse, contextlib, importlib, io, json, sys
-out = {"module": False, "build_parser": False}
+parser = importlib.import_module("loadtest.runner").build_parser()
+out = {
+    "flags": sorted(o for a in parser._actions for o in a.option_strings if o[:2] == "--"),
+    "report_files": list(importlib.import_module("loadtest.report").REPORT_FILES),
+}
+err = io.StringIO()
 try:
-    runner = importlib.import_module("loadtest.runner")
-except ModuleNotFoundError:
-    print(json.dumps(out)); sys.exit(0)
-out["module"] = True
-out["report_files"] = list(getattr(runner, "REPORT_FILES", []))
-try:
-    report = importlib.import_module("loadtest.report")
-    names = ("SUMMARY", "JUNIT", "CHART")
-    out["report_files"] += [getattr(report, n) for n in names if hasattr(report, n)]
-except ModuleNotFoundError:
-    pass
-build = getattr(runner, "build_parser", None)
-if callable(build):
-    parser = build()
-    out["build_parser"] = True
-    out["flags"] = sorted(o for a in parser._actions for o in a.option_strings if o[:2] == "--")
-    err = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err):
-            parser.parse_args(json.loads(sys.argv[1]))
-        out["parse_error"] = None
-    except (SystemExit, argparse.ArgumentError) as error:
-        out["parse_error"] = err.getvalue().strip() or str(error) or "rejected"
+    with contextlib.redirect_stderr(err):
+        parser.parse_args(json.loads(sys.argv[1]))
+    out["parse_error"] = None
+except (SystemExit, argparse.ArgumentError) as error:
+    out["parse_error"] = err.getvalue().strip() or str(error) or "rejected"
 print(json.dumps(out))
 """
 
@@ -249,35 +205,15 @@ def _inspect_runner(argv: list[str]) -> dict[str, Any]:
     return data
 
 
-def _help_flags() -> frozenset[str]:
-    """Long options listed by ``python -m loadtest run --help`` (the real CLI, in a child)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "loadtest", "run", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=REPO_ROOT,
-    )
-    assert result.returncode == 0, f"`python -m loadtest run --help` failed:\n{result.stderr}"
-    return frozenset(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", result.stdout))
-
-
 def load_suite_contract() -> LoadSuiteContract:
-    """The suite's own parser and report files when it exposes them, else the agreed contract.
-
-    In order: ``loadtest.runner.build_parser()`` (flags, and the workflow's argv parsed by it);
-    the options that ``python -m loadtest run --help`` lists; the shared contract while
-    ``loadtest.runner`` does not exist yet.
-    """
+    """What ``loadtest.runner.build_parser()`` accepts and ``loadtest.report`` writes."""
     info = _inspect_runner([])
-    files = tuple(info.get("report_files") or CONTRACT_REPORT_FILES)
-    if info["build_parser"]:
-        flags = frozenset(info["flags"])
-        return LoadSuiteContract(flags, files, "loadtest.runner.build_parser()", info)
-    if info["module"]:
-        return LoadSuiteContract(_help_flags(), files, "python -m loadtest run --help", info)
-    return LoadSuiteContract(frozenset(CONTRACT_RUN_FLAGS), files, "shared contract", info)
+    return LoadSuiteContract(
+        frozenset(info["flags"]),
+        tuple(info["report_files"]),
+        "loadtest.runner.build_parser()",
+        info,
+    )
 
 
 def shell_words(command: str, env: dict[str, str]) -> list[str]:

@@ -34,15 +34,6 @@ if TYPE_CHECKING:
 #: comments), so these tests pass whatever ``--global-reply-rate`` the runner defaults to.
 PROFILE = str(Path(__file__).parent / "profiles" / "peak_under_limits.toml")
 
-REPORT_FILES = (
-    "summary.json",
-    "junit.xml",
-    "locust.html",
-    "locust_stats.csv",
-    "locust_stats_history.csv",
-    "chart.png",
-)
-
 
 @dataclass
 class Run:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 import _harness
 import psutil
-from _harness import PROFILE, REPORT_FILES, descendants, is_bot_server
+from _harness import PROFILE, descendants, is_bot_server
+
+from loadtest.report import REPORT_FILES
 
 #: The fixture (see _harness: no conftest here).
 run_load = _harness.run_load

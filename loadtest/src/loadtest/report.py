@@ -28,6 +28,15 @@ if TYPE_CHECKING:
 SUMMARY = "summary.json"
 JUNIT = "junit.xml"
 CHART = "chart.png"
+#: Every file a run leaves in its report folder: ours, then Locust's (the runner asks for them).
+REPORT_FILES = (
+    SUMMARY,
+    JUNIT,
+    CHART,
+    "locust.html",
+    "locust_stats.csv",
+    "locust_stats_history.csv",
+)
 
 
 def write_summary(folder: Path, summary: dict[str, Any], gates: list[GateResult]) -> Path:
