@@ -192,22 +192,6 @@ class Repo:
         )
         return await cur.fetchone() is not None
 
-    async def record_sent(
-        self,
-        update_id: int,
-        seq: int,
-        method: str,
-        chat_id: int | None,
-        message_id: int | None,
-        error: str | None = None,
-    ) -> None:
-        """Record a Bot API call made for this update (``error``: refused for good)."""
-        await self.conn.execute(
-            "INSERT INTO sent_replies (update_id, seq, method, chat_id, sent_message_id, error)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (update_id, seq, method, chat_id, message_id, error),
-        )
-
     async def dead_letter(
         self, reason: str, body: bytes, update_id: int | None = None, detail: str | None = None
     ) -> None:
