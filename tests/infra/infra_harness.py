@@ -31,6 +31,11 @@ CRD_SCHEMAS = Path(
 #: The marker Pulumi puts on a serialized secret value (see INFRA.md §3.1).
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 (a marker, not a secret)
 
+#: What the mocked data source returns: the kubeconfig read on every run (DOKS).
+FRESH_KUBECONFIG = "apiVersion: v1\nkind: Config\n# fresh\n"
+#: What the mocked `docker image inspect` prints for every local image (kind).
+LOCAL_IMAGE_ID = "sha256:" + "1" * 64
+
 #: Secret values the tests configure; none may show up anywhere outside a secret wrapper.
 SECRET_VALUES = {
     "botToken": "123456:TEST-bot-token-VALUE",
@@ -109,6 +114,8 @@ class Registration:
     dependencies: list[str]
     ignore_changes: list[str]
     provider: str
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
 
 
 @dataclass
@@ -161,6 +168,10 @@ class _Mocks(pulumi.runtime.Mocks):
         get_versions = "digitalocean:index/getKubernetesVersions:getKubernetesVersions"
         if args.token == get_versions:
             return {"latestVersion": "1.33.1-do.0", "validVersions": ["1.33.1-do.0"]}
+        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+            return {"name": args.args["name"], "kubeConfigs": [{"rawConfig": FRESH_KUBECONFIG}]}
+        if args.token == "command:local:run":
+            return {"stdout": LOCAL_IMAGE_ID + "\n", "stderr": "", "command": args.args["command"]}
         return {}
 
 
@@ -184,6 +195,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     ignore_changes=list(request.ignoreChanges),
                     provider=request.provider,
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response

@@ -29,6 +29,15 @@ SECRET_KEYS: Final = ("botToken", "botWebhookSecret", "dbPassword", "grafanaAdmi
 POOLER_CLIENT_HEADROOM: Final = 20
 #: PostgreSQL connections the pooler may not use (superuser reserve, CNPG's own, replication).
 POSTGRES_RESERVED_CONNECTIONS: Final = 10
+#: The BOT_ENV values the bot accepts (tests/infra checks them against bot.settings.Settings).
+BOT_ENVS: Final = ("dev", "test", "staging", "prod")
+#: The bot's pool keeps BOT_DB_POOL_MIN (2) connections open; its maximum may not be below that.
+BOT_DB_POOL_MIN: Final = 2
+#: Seconds past BOT_SHUTDOWN_GRACE_S the pod needs: uvicorn's own 5 s on top of the drain, then
+#: 5 s for the process to exit before the kubelet's SIGKILL.
+SHUTDOWN_SLACK_SECONDS: Final = 10
+#: Cluster modes whose control plane is managed (etcd, scheduler, ... not reachable).
+MANAGED_MODES: Final = ("doks",)
 
 ClusterMode = Literal["kind", "existing", "doks"]
 AutoscalerMode = Literal["hpa", "keda"]
@@ -107,8 +116,8 @@ class BotConfig:
 
     @property
     def termination_grace_seconds(self) -> int:
-        """The grace period: the preStop pause, the drain, and 5 s for the process to exit."""
-        return self.pre_stop_seconds + self.drain_seconds + 5
+        """The grace period: the preStop pause, the drain, and the shutdown slack."""
+        return self.pre_stop_seconds + self.drain_seconds + SHUTDOWN_SLACK_SECONDS
 
 
 @dataclass(frozen=True)
@@ -200,11 +209,15 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         chart_version=reader.text("monitoringChartVersion"),
         release=reader.text("monitoringRelease"),
         namespace="monitoring",
-        # kind has no metrics-server, and the HPA's Resource metrics need one.
-        metrics_server=reader.boolean("metricsServer") or cluster.mode == "kind",
+        # Neither kind nor DOKS ships a metrics-server, and the HPA's Resource metrics (and
+        # KEDA's cpu trigger, and the VPA recommender) need one.
+        metrics_server=reader.boolean("metricsServer") or cluster.mode in ("kind", "doks"),
         metrics_server_chart_version=reader.text("metricsServerChartVersion"),
-        # kind's control-plane components listen on loopback: their monitors would only alert.
-        control_plane_monitors=reader.boolean("controlPlaneMonitors") and cluster.mode != "kind",
+        # kind's control-plane components listen on loopback and a managed control plane is not
+        # reachable at all: their monitors would only alert.
+        control_plane_monitors=reader.boolean("controlPlaneMonitors")
+        and cluster.mode != "kind"
+        and cluster.mode not in MANAGED_MODES,
     )
     database = DatabaseConfig(
         chart_version=reader.text("cnpgChartVersion"),
@@ -217,10 +230,10 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
     )
     bot = BotConfig(
         image=reader.text("botImage"),
-        env=reader.text("botEnv"),
+        env=reader.choice("botEnv", BOT_ENVS),
         workers=reader.integer("botWorkers", minimum=1),
         max_in_flight=reader.integer("botMaxInFlight", minimum=1),
-        db_pool_size=reader.integer("botDbPoolSize", minimum=1),
+        db_pool_size=reader.integer("botDbPoolSize", minimum=BOT_DB_POOL_MIN),
         api_base_url=reader.text("botApiBaseUrl"),
         cpu_request=reader.text("botCpuRequest"),
         cpu_limit=reader.text("botCpuLimit"),

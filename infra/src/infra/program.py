@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from infra.config import StackConfig
 
 
+#: kind: the bot pods' annotation holding the local image's ID (a rebuilt image rolls them).
+IMAGE_ID_ANNOTATION = "tgscale.dev/image-id"
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Secret config values, only ever as secret Outputs."""
@@ -115,6 +119,12 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
             database=database,
             monitoring_chart=monitoring.chart,
             namespaces=cluster.ready,
+            db_password=secrets.db_password,
+            pod_annotations=(
+                {IMAGE_ID_ANNOTATION: cluster.image_ids[cfg.bot.image]}
+                if cfg.bot.image in cluster.image_ids
+                else {}
+            ),
         ),
     )
     scaler = Autoscaling(

@@ -54,7 +54,15 @@ class Autoscaling(pulumi.ComponentResource):
             f"{obj['kind']}/{obj['metadata']['name']}": k8s_resource(
                 f"autoscaler-{obj['kind'].lower()}",
                 obj,
-                pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=depends)),
+                pulumi.ResourceOptions.merge(
+                    base,
+                    pulumi.ResourceOptions(
+                        depends_on=depends,
+                        # hpa → keda: KEDA adopts this HPA; Pulumi's delete (after the
+                        # ScaledObject exists) must only forget it, not remove it.
+                        retain_on_delete=obj["kind"] == "HorizontalPodAutoscaler",
+                    ),
+                ),
             )
             for obj in args.objects
         }

@@ -45,7 +45,15 @@ def _kind(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
     kubeconfig = local.Command(
         "kind-kubeconfig",
         create=f"kind get kubeconfig --name {cfg.name}",
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[create]),
+        # The output is the cluster's admin key: never logged (pulumi-command logs stdout by
+        # default) and stored encrypted in the state (Output.secret on the provider input would
+        # not cover this resource's own stdout).
+        logging=local.Logging.NONE,
+        # A recreated cluster has new certificates: read them again.
+        triggers=[create.id],
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[create], additional_secret_outputs=["stdout", "stderr"]
+        ),
     )
     return pulumi.Output.secret(kubeconfig.stdout)
 
@@ -74,7 +82,11 @@ def _doks(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return pulumi.Output.secret(cluster.kube_configs[0].raw_config)
+    # Not cluster.kube_configs: that token is taken once and kept in the state, and expires after
+    # 7 days (pulumi-digitalocean #312, #445). The data source is read on every run, so each
+    # `pulumi up` (after its `pulumi refresh`) talks to the cluster with a fresh token.
+    fresh = do.get_kubernetes_cluster_output(name=cluster.name)
+    return pulumi.Output.secret(fresh.kube_configs[0].raw_config)
 
 
 _KUBECONFIG_SOURCES: dict[str, Callable[[ClusterConfig, pulumi.Resource], pulumi.Output[str]]] = {
@@ -90,6 +102,8 @@ class Cluster(pulumi.ComponentResource):
     namespaces: list[pulumi.Resource]
     #: What workloads must wait for: the namespaces and, on kind, the side-loaded images.
     ready: list[pulumi.Resource]
+    #: kind only: image reference → the local image's ID, read on every run.
+    image_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tgscale:k8s:Cluster", name, None, opts)
@@ -100,6 +114,9 @@ class Cluster(pulumi.ComponentResource):
             "cluster_identifier": cfg.name,
             "enable_server_side_apply": True,
         }
+        if cfg.mode == "kind":
+            # A deleted kind cluster must not leave the stack stuck on unreachable objects.
+            provider_args["delete_unreachable"] = True
         source = _KUBECONFIG_SOURCES.get(cfg.mode)
         if source is not None:
             provider_args["kubeconfig"] = source(cfg, self)
@@ -117,15 +134,21 @@ class Cluster(pulumi.ComponentResource):
             for obj in args.namespaces
         ]
         self.ready = [*self.namespaces]
+        self.image_ids = {}
         if cfg.mode == "kind":
-            self.ready += [
-                local.Command(
-                    f"kind-load-{index}",
-                    create=f"kind load docker-image {image} --name {cfg.name}",
-                    # Re-run when the image reference changes (a new tag per build).
-                    triggers=[image],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=self.namespaces),
+            for index, image in enumerate(args.local_images):
+                # An invoke runs on every `pulumi up`, so a rebuilt image under the same tag
+                # has a new ID: it is loaded again and (as a pod annotation) rolls the pods.
+                image_id = local.run_output(
+                    command=f"docker image inspect --format '{{{{.Id}}}}' {image}"
+                ).stdout.apply(str.strip)
+                self.image_ids[image] = image_id
+                self.ready.append(
+                    local.Command(
+                        f"kind-load-{index}",
+                        create=f"kind load docker-image {image} --name {cfg.name}",
+                        triggers=[image, image_id],
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=self.namespaces),
+                    )
                 )
-                for index, image in enumerate(args.local_images)
-            ]
         self.register_outputs({"cluster_name": cfg.name})

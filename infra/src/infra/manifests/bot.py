@@ -11,19 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot_contract import webhook
-from infra.manifests import _meta, database
+from infra.manifests import _meta, env
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
 
 COMPONENT = "bot"
-
-
-def api_base_url(cfg: StackConfig) -> str:
-    """BOT_API_BASE_URL: the in-cluster emulator when it runs, else the configured Bot API."""
-    if cfg.loadgen.emulator:
-        return f"http://{_meta.EMULATOR}.{cfg.namespace}.svc:{_meta.EMULATOR_PORT}"
-    return cfg.bot.api_base_url
 
 
 def secret(cfg: StackConfig) -> dict[str, Any]:
@@ -34,26 +27,6 @@ def secret(cfg: StackConfig) -> dict[str, Any]:
         "metadata": _meta.metadata(cfg, _meta.BOT_SECRET, COMPONENT),
         "type": "Opaque",
     }
-
-
-def _env(cfg: StackConfig, *, own_db_password: bool) -> list[dict[str, Any]]:
-    def from_secret(name: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "valueFrom": {"secretKeyRef": {"name": _meta.BOT_SECRET, "key": name}},
-        }
-
-    return [
-        from_secret("BOT_TOKEN"),
-        from_secret("BOT_WEBHOOK_SECRET"),
-        *database.database_env(cfg, own_password=own_db_password),
-        {"name": "BOT_ENV", "value": cfg.bot.env},
-        {"name": "BOT_HOST", "value": "0.0.0.0"},  # noqa: S104 (a container listens on all interfaces)
-        {"name": "BOT_PORT", "value": str(_meta.BOT_PORT)},
-        {"name": "BOT_WEBHOOK_PATH", "value": webhook.WEBHOOK_PATH},
-        {"name": "BOT_MAX_IN_FLIGHT", "value": str(cfg.bot.max_in_flight)},
-        {"name": "BOT_API_BASE_URL", "value": api_base_url(cfg)},
-    ]
 
 
 def _container(
@@ -67,7 +40,7 @@ def _container(
         "imagePullPolicy": "IfNotPresent",
         "command": ["python", "-m", "bot"],
         "args": args,
-        "env": _env(cfg, own_db_password=own_db_password),
+        "env": env.env_list(env.bot(cfg, own_db_password=own_db_password)),
         "resources": _meta.resources(
             cfg.bot.cpu_request, cfg.bot.memory_request, cfg.bot.cpu_limit, cfg.bot.memory_limit
         ),

@@ -109,21 +109,3 @@ def pod_monitors(cfg: StackConfig) -> list[dict[str, Any]]:
             (_meta.POOLER, {"cnpg.io/poolerName": _meta.POOLER}),
         )
     ]
-
-
-def database_env(cfg: StackConfig, *, own_password: bool) -> list[dict[str, Any]]:
-    """Container env that yields ``DATABASE_URL`` through the pooler from the credentials Secret.
-
-    Kubernetes expands ``$(VAR)`` from earlier entries, so the password never leaves the Secret.
-    CNPG-generated passwords are alphanumeric; a configured ``dbPassword`` must be URL-safe.
-    """
-    secret = credentials_secret_name(own_password=own_password)
-    host = f"{_meta.POOLER}.{cfg.namespace}.svc"
-    return [
-        {"name": "DB_USER", "valueFrom": {"secretKeyRef": {"name": secret, "key": "username"}}},
-        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}},
-        {
-            "name": "DATABASE_URL",
-            "value": f"postgresql://$(DB_USER):$(DB_PASSWORD)@{host}:5432/{cfg.database.database}",
-        },
-    ]
