@@ -2,10 +2,11 @@
 export UV_PYTHON_DOWNLOADS := never
 RUN := uv run --no-sync
 STACK ?= dev
+IMAGE_TAG ?= local
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint typecheck imports test-unit test-loadtest bench-bot \
-	bench-loadgen capacity manifests dashboards dashboards-preview hadolint workflows
+	bench-loadgen capacity manifests images dashboards dashboards-preview hadolint workflows
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,6 +51,9 @@ capacity: setup ## Ramp one bot worker to its knee and print autoscaler advice
 
 manifests: setup ## Write every object of STACK to build/manifests/<stack>/
 	$(RUN) python -m infra.manifests $(STACK)
+
+images: ## Build the bot and load-generator images with podman (local base images); prints sizes
+	infra/images/build.sh $(IMAGE_TAG)
 
 dashboards: setup ## Regenerate dashboards and rules into dashboards/build/
 	$(RUN) python -m dashboards build
