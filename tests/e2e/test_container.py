@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("TGSCALE_BOT_IMAGE", "localhost/tgscale-bot:local")
-TOKEN = "987654321:ContainerTestToken"
-SECRET = "container-test-webhook-secret-0123"
+TOKEN = "987654321:ContainerTestToken"  # noqa: S105 (a test value)
+SECRET = "container-test-webhook-secret-0123"  # noqa: S105 (a test value)
 #: Packages of the dev group and the load suite that must never be in the bot image.
 FORBIDDEN_DISTRIBUTIONS = ("pgserver", "pytest", "ruff", "mypy", "locust", "pulumi", "infra")
 
@@ -54,7 +54,7 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     if shutil.which("podman") is None or shutil.which("runc") is None:
         pytest.skip("podman or runc is not installed (see ../shared/INFRA.md)")
     base = _podman_base(tmp_path_factory.mktemp("podman"))
-    probe = subprocess.run([*base, "image", "exists", IMAGE], capture_output=True, timeout=60)  # noqa: S603
+    probe = subprocess.run([*base, "image", "exists", IMAGE], capture_output=True, timeout=60)
     if probe.returncode != 0:
         pytest.skip(f"image {IMAGE} not built: run `make images`")
     return base
@@ -71,7 +71,10 @@ def _hardening() -> list[str]:
     deployment = build(load_stack(ROOT, "dev"), own_db_password=False).bot[0]
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]["securityContext"]
-    flags = ["--user", f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}"]
+    flags = [
+        "--user",
+        f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}",
+    ]
     if container["readOnlyRootFilesystem"]:
         flags += ["--read-only", "--tmpfs", "/tmp:rw,size=64m"]  # noqa: S108 (the emptyDir)
     if container["capabilities"]["drop"] == ["ALL"]:
@@ -96,7 +99,7 @@ def _socket_mount(database_url: str) -> tuple[list[str], str]:
 @pytest.fixture
 def emulator() -> Iterator[str]:
     port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 (our interpreter and module)
+    proc = subprocess.Popen(
         [sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
     )  # fmt: skip
@@ -150,7 +153,7 @@ def _processed(database_url: str, update_id: int) -> bool:
 
 
 def _run(podman: list[str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (podman with fixed arguments)
+    return subprocess.run(
         [*podman, *args], capture_output=True, text=True, timeout=timeout, check=False
     )
 
@@ -223,13 +226,17 @@ print(json.dumps({"dists": names, "env": env, "files": files, "uid": os.getuid()
 
 
 def test_bot_image_holds_only_the_bot(podman: list[str]) -> None:
-    done = _run(podman, "run", "--rm", *_hardening(), "--entrypoint", "python", IMAGE, "-c", _INVENTORY)
+    done = _run(
+        podman, "run", "--rm", *_hardening(), "--entrypoint", "python", IMAGE, "-c", _INVENTORY
+    )
     assert done.returncode == 0, done.stderr
     inventory: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert "bot" in inventory["dists"]
     assert [d for d in FORBIDDEN_DISTRIBUTIONS if d in inventory["dists"]] == []
-    assert [e for e in inventory["env"] if "TOKEN" in e or "SECRET" in e or e == "DATABASE_URL"] == []
+    assert [
+        e for e in inventory["env"] if "TOKEN" in e or "SECRET" in e or e == "DATABASE_URL"
+    ] == []
     assert inventory["files"] == []
     assert inventory["uid"] != 0
     size = _run(podman, "image", "inspect", "--format", "{{.Size}}", IMAGE).stdout.strip()
-    print(f"\n{IMAGE}: {int(size) / 1e6:.0f} MB")  # noqa: T201 (the report reads it)
+    print(f"\n{IMAGE}: {int(size) / 1e6:.0f} MB")

@@ -99,6 +99,43 @@ def validate_custom(obj: dict[str, Any]) -> list[str]:
     ]
 
 
+def _strict(schema: Any) -> Any:
+    """An openAPIV3Schema made strict the way the API server's strict field validation is: an
+    object with ``properties`` and no preserve-unknown-fields accepts no other keys."""
+    if isinstance(schema, list):
+        return [_strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _strict(v) for k, v in schema.items()}
+    if (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        out["additionalProperties"] = False
+        # Every object may carry the type meta and metadata at its root.
+        for key in ("apiVersion", "kind", "metadata"):
+            out["properties"].setdefault(key, {})
+    return out
+
+
+_CRD_VALIDATORS: dict[tuple[str, str], Any] = {}
+
+
+def crd_errors(crd: dict[str, Any], obj: dict[str, Any]) -> list[str]:
+    """Errors of ``obj`` against the served version of ``crd`` (strict, as the API server)."""
+    version = obj["apiVersion"].split("/")[1]
+    key = (crd["metadata"]["name"], version)
+    if key not in _CRD_VALIDATORS:
+        served = next(v for v in crd["spec"]["versions"] if v["name"] == version)
+        schema = _strict(served["schema"]["openAPIV3Schema"])
+        _CRD_VALIDATORS[key] = jsonschema.validators.Draft7Validator(schema)
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in _CRD_VALIDATORS[key].iter_errors(obj)
+    ]
+
+
 # --- the program under mocks ------------------------------------------------------------------
 
 
@@ -166,11 +203,13 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         get_versions = "digitalocean:index/getKubernetesVersions:getKubernetesVersions"
+        get_cluster = "digitalocean:index/getKubernetesCluster:getKubernetesCluster"
+        run_command = "command:local:run"
         if args.token == get_versions:
             return {"latestVersion": "1.33.1-do.0", "validVersions": ["1.33.1-do.0"]}
-        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+        if args.token == get_cluster:
             return {"name": args.args["name"], "kubeConfigs": [{"rawConfig": FRESH_KUBECONFIG}]}
-        if args.token == "command:local:run":
+        if args.token == run_command:
             return {"stdout": LOCAL_IMAGE_ID + "\n", "stderr": "", "command": args.args["command"]}
         return {}
 

@@ -130,8 +130,9 @@ def test_pooler_holds_every_process_at_max_replicas(
     replicas = scaler.get("maxReplicas", scaler.get("maxReplicaCount"))
     jobs = [objects.migration_job, *([objects.set_webhook_job] if objects.set_webhook_job else [])]
     job_connections = sum(
-        settings_from(rendered_env(job["spec"]["template"]["spec"]["containers"][0]), monkeypatch)
-        .pool_max
+        settings_from(
+            rendered_env(job["spec"]["template"]["spec"]["containers"][0]), monkeypatch
+        ).pool_max
         for job in jobs
     )
     demand = replicas * _workers(container) * per_process + job_connections
@@ -238,7 +239,7 @@ print(json.dumps(names))
 def _locust_env_names() -> frozenset[str]:
     """Every ``LOCUST_*`` name the load suite registers (its parser, fed a recorder), read in a
     child process: importing the suite imports Locust, which monkey-patches with gevent."""
-    out = subprocess.run(  # noqa: S603 (our interpreter, a fixed script)
+    out = subprocess.run(
         [sys.executable, "-c", _REGISTERED_NAMES], capture_output=True, text=True, check=True,
         timeout=120,
     )  # fmt: skip
