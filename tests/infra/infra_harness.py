@@ -42,6 +42,9 @@ SECRET_VALUES = {
     "botWebhookSecret": "TEST-webhook-secret-VALUE",
     "dbPassword": "TESTdbPasswordVALUE",
     "grafanaAdminPassword": "TEST-grafana-password-VALUE",
+    "dbBackupAccessKeyId": "TESTbackupKeyIdVALUE",
+    "dbBackupSecretAccessKey": "TEST-backup-secret-key-VALUE",
+    "alertmanagerWebhookUrl": "https://hooks.test/TEST-alertmanager-VALUE",
 }
 
 #: (case id, stack, overrides): every stack and each autoscaler mode.

@@ -30,13 +30,16 @@ CUSTOM_KINDS = {
     "ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject", "VerticalPodAutoscaler",
     "Cluster", "Pooler",
 }  # fmt: skip
+#: Kinds ../shared/crd-schemas lacks: test_infra_charts validates them against the CRD the
+#: stack's own chart (cloudnative-pg) installs.
+CHART_CRD_ONLY = {"ScheduledBackup"}
 
 
 def _validate(obj: dict[str, Any], cfg: StackConfig) -> None:
     kind = obj["kind"]
     if kind in BUILT_IN_KINDS:
         validate_builtin(obj, cfg.cluster.k8s_version)
-    else:
+    elif kind not in CHART_CRD_ONLY:
         assert kind in CUSTOM_KINDS, f"unexpected kind {kind}"
         assert validate_custom(obj) == [], f"{kind}/{obj['metadata']['name']}"
 

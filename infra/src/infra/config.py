@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
 PROJECT: Final = "tgscale"
 #: Keys that hold secrets; they have no schema default and are never read by :func:`parse`.
-SECRET_KEYS: Final = ("botToken", "botWebhookSecret", "dbPassword", "grafanaAdminPassword")
+SECRET_KEYS: Final = (
+    "botToken",
+    "botWebhookSecret",
+    "dbPassword",
+    "grafanaAdminPassword",
+    "dbBackupAccessKeyId",
+    "dbBackupSecretAccessKey",
+    "alertmanagerWebhookUrl",
+)
 #: Connections the pooler keeps free for the migration and set-webhook Jobs and for operators.
 POOLER_CLIENT_HEADROOM: Final = 20
 #: PostgreSQL connections the pooler may not use (superuser reserve, CNPG's own, replication).
@@ -73,6 +81,11 @@ class MonitoringConfig:
     metrics_server: bool
     metrics_server_chart_version: str
     control_plane_monitors: bool
+    prometheus_storage: str
+    prometheus_retention: str
+    prometheus_retention_size: str
+    alertmanager_storage: str
+    alertmanager_retention: str
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,10 @@ class DatabaseConfig:
     max_connections: int
     pooler_instances: int
     pooler_default_pool_size: int
+    backup_destination: str
+    backup_endpoint: str
+    backup_retention: str
+    backup_schedule: str
     database: str = "tgscale"
     owner: str = "tgbot"
 
@@ -218,6 +235,11 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         control_plane_monitors=reader.boolean("controlPlaneMonitors")
         and cluster.mode != "kind"
         and cluster.mode not in MANAGED_MODES,
+        prometheus_storage=reader.text("prometheusStorage"),
+        prometheus_retention=reader.text("prometheusRetention"),
+        prometheus_retention_size=reader.text("prometheusRetentionSize"),
+        alertmanager_storage=reader.text("alertmanagerStorage"),
+        alertmanager_retention=reader.text("alertmanagerRetention"),
     )
     database = DatabaseConfig(
         chart_version=reader.text("cnpgChartVersion"),
@@ -227,6 +249,10 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         max_connections=reader.integer("dbMaxConnections", minimum=20),
         pooler_instances=reader.integer("poolerInstances", minimum=1),
         pooler_default_pool_size=reader.integer("poolerDefaultPoolSize", minimum=1),
+        backup_destination=reader.text("dbBackupDestination"),
+        backup_endpoint=reader.text("dbBackupEndpoint"),
+        backup_retention=reader.text("dbBackupRetention"),
+        backup_schedule=reader.text("dbBackupSchedule"),
     )
     bot = BotConfig(
         image=reader.text("botImage"),
@@ -320,6 +346,10 @@ def _check(cfg: StackConfig) -> None:
             f"poolerDefaultPoolSize x poolerInstances = {server_connections} exceeds "
             f"dbMaxConnections {db.max_connections} - {POSTGRES_RESERVED_CONNECTIONS} reserved"
         )
+    if db.backup_destination and not db.backup_destination.startswith("s3://"):
+        problems.append("dbBackupDestination must be s3://bucket/path")
+    if len(db.backup_schedule.split()) != 6:
+        problems.append("dbBackupSchedule needs six fields (seconds first, CloudNativePG's cron)")
     if bot.ingress_enabled and not bot.ingress_host:
         problems.append("ingressEnabled needs ingressHost")
     if bot.webhook_url and not bot.webhook_url.startswith("https://"):

@@ -16,11 +16,13 @@ from infra.components.dashboards import Dashboards, DashboardsArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.load_generator import LoadGenerator, LoadGeneratorArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
-from infra.manifests import autoscaling, build, platform
+import pulumi
+
+from infra.config import ConfigError
+from infra.manifests import _meta, autoscaling, build, platform
+from infra.manifests import database as database_manifests
 
 if TYPE_CHECKING:
-    import pulumi
-
     from infra.config import StackConfig
 
 
@@ -36,6 +38,9 @@ class Secrets:
     webhook_secret: pulumi.Output[str]
     db_password: pulumi.Output[str] | None = None
     grafana_admin_password: pulumi.Output[str] | None = None
+    db_backup_access_key_id: pulumi.Output[str] | None = None
+    db_backup_secret_access_key: pulumi.Output[str] | None = None
+    alertmanager_webhook_url: pulumi.Output[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,31 @@ def read_secrets(config: pulumi.Config) -> Secrets:
         webhook_secret=config.require_secret("botWebhookSecret"),
         db_password=config.get_secret("dbPassword"),
         grafana_admin_password=config.get_secret("grafanaAdminPassword"),
+        db_backup_access_key_id=config.get_secret("dbBackupAccessKeyId"),
+        db_backup_secret_access_key=config.get_secret("dbBackupSecretAccessKey"),
+        alertmanager_webhook_url=config.get_secret("alertmanagerWebhookUrl"),
     )
+
+
+def _database_secret_values(
+    cfg: StackConfig, secrets: Secrets
+) -> dict[str, pulumi.Output[dict[str, str]]]:
+    """The values of the database Secrets the program fills (password, backup keys)."""
+    out: dict[str, pulumi.Output[dict[str, str]]] = {}
+    if secrets.db_password is not None:
+        out[_meta.DB_CREDENTIALS_OWN] = secrets.db_password.apply(lambda pw: {"password": pw})
+    if cfg.database.backup_destination:
+        key_id, secret_key = secrets.db_backup_access_key_id, secrets.db_backup_secret_access_key
+        if key_id is None or secret_key is None:
+            raise ConfigError(
+                f"stack {cfg.stack!r}: dbBackupDestination needs the secrets dbBackupAccessKeyId "
+                "and dbBackupSecretAccessKey (pulumi config set --secret ...)"
+            )
+        names = database_manifests.BACKUP_KEYS
+        out[database_manifests.BACKUP_SECRET] = pulumi.Output.all(key_id, secret_key).apply(
+            lambda values: dict(zip(names, values, strict=True))
+        )
+    return out
 
 
 def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
@@ -93,6 +122,8 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
             ),
             metrics_server=platform.metrics_server(cfg),
             grafana_admin_password=secrets.grafana_admin_password,
+            alertmanager_secret=objects.alertmanager_secret,
+            alertmanager_webhook_url=secrets.alertmanager_webhook_url,
         ),
     )
     database = Database(
@@ -103,7 +134,7 @@ def deploy(cfg: StackConfig, secrets: Secrets) -> Stack:
             operator_chart=platform.cloudnative_pg(cfg),
             objects=objects.database,
             monitoring_chart=monitoring.chart,
-            db_password=secrets.db_password,
+            secret_values=_database_secret_values(cfg, secrets),
         ),
     )
     bot = BotService(

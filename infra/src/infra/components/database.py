@@ -27,15 +27,16 @@ class DatabaseArgs:
     operator_chart: ChartSpec
     objects: list[dict[str, Any]]
     monitoring_chart: pulumi.Resource | None = None
-    db_password: pulumi.Output[str] | None = None
+    #: Secret name → values to merge into its ``stringData`` (the password, the backup keys).
+    secret_values: dict[str, pulumi.Output[dict[str, str]]] = field(default_factory=dict)
     extra_depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
-def _with_password(
-    string_data: dict[str, str], password: pulumi.Output[str]
+def _with_values(
+    string_data: dict[str, str], values: pulumi.Output[dict[str, str]]
 ) -> pulumi.Output[dict[str, str]]:
-    """The credentials' ``stringData`` with the password added, kept secret."""
-    return pulumi.Output.secret(password.apply(lambda value: {**string_data, "password": value}))
+    """A Secret's ``stringData`` with the secret values added, kept secret."""
+    return pulumi.Output.secret(values.apply(lambda extra: {**string_data, **extra}))
 
 
 class Database(pulumi.ComponentResource):
@@ -57,8 +58,9 @@ class Database(pulumi.ComponentResource):
         self.resources = {}
         for obj in args.objects:
             kind, obj_name = obj["kind"], obj["metadata"]["name"]
-            if kind == "Secret" and args.db_password is not None:
-                obj = obj | {"stringData": _with_password(obj["stringData"], args.db_password)}
+            if kind == "Secret" and obj_name in args.secret_values:
+                values = args.secret_values[obj_name]
+                obj = obj | {"stringData": _with_values(obj.get("stringData", {}), values)}
             resource = k8s_resource(
                 f"{kind.lower()}-{obj_name}",
                 obj,

@@ -24,6 +24,8 @@ class StackObjects:
 
     namespaces: list[dict[str, Any]]
     charts: list[platform.ChartSpec]
+    #: Alertmanager's configuration Secret (values added by the program), when monitored.
+    alertmanager_secret: dict[str, Any] | None
     database: list[dict[str, Any]]
     bot_secret: dict[str, Any]
     migration_job: dict[str, Any]
@@ -37,6 +39,7 @@ class StackObjects:
         """Every object in apply order (charts excluded: they are rendered by Helm)."""
         return [
             *self.namespaces,
+            *([self.alertmanager_secret] if self.alertmanager_secret else []),
             *self.database,
             self.bot_secret,
             self.migration_job,
@@ -59,6 +62,9 @@ def build(cfg: StackConfig, *, own_db_password: bool) -> StackObjects:
     db_objects = [database.cluster(cfg, own_password=own_db_password), database.pooler(cfg)]
     if own_db_password:
         db_objects.insert(0, database.credentials_secret(cfg))
+    if cfg.database.backup_destination:
+        db_objects.insert(0, database.backup_secret(cfg))
+        db_objects.append(database.scheduled_backup(cfg))
     if cfg.monitoring.enabled:
         db_objects += database.pod_monitors(cfg)
     bot_objects = [
@@ -80,6 +86,9 @@ def build(cfg: StackConfig, *, own_db_password: bool) -> StackObjects:
     return StackObjects(
         namespaces=platform.namespaces(cfg),
         charts=platform.charts(cfg),
+        alertmanager_secret=(
+            observability.alertmanager_secret(cfg) if cfg.monitoring.enabled else None
+        ),
         database=db_objects,
         bot_secret=bot.secret(cfg),
         migration_job=bot.migration_job(cfg, own_db_password=own_db_password),

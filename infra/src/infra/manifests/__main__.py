@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from infra.config import ConfigError, load_stack
-from infra.manifests import build
+from infra.manifests import build, observability
 
 REDACTED = "<secret: set with `pulumi config set --secret`>"
 
@@ -46,7 +46,18 @@ def write(project_dir: Path, stack: str, out_dir: Path) -> list[Path]:
     objects = build(cfg, own_db_password=False)
     secret = dict(objects.bot_secret)
     secret["stringData"] = {"BOT_TOKEN": REDACTED, "BOT_WEBHOOK_SECRET": REDACTED}
-    docs = [secret if obj is objects.bot_secret else obj for obj in objects.all_objects()]
+    placeholders = {
+        id(objects.bot_secret): secret,
+        **(
+            {
+                id(objects.alertmanager_secret): objects.alertmanager_secret
+                | {"stringData": {observability.ALERTMANAGER_KEY: REDACTED}}
+            }
+            if objects.alertmanager_secret
+            else {}
+        ),
+    }
+    docs = [placeholders.get(id(obj), obj) for obj in objects.all_objects()]
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from infra.manifests import _meta
+from infra.manifests import _meta, observability
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
@@ -79,6 +79,7 @@ def prometheus_selects_all(values: dict[str, Any]) -> bool:
 
 def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
     """kube-prometheus-stack: Prometheus, Grafana, kube-state-metrics, node-exporter."""
+    mon = cfg.monitoring
     values: dict[str, Any] = {
         # Stable Service names: <release>-prometheus, <release>-operator; Grafana <release>-grafana.
         "fullnameOverride": cfg.monitoring.release,
@@ -95,8 +96,19 @@ def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
                 "podMonitorNamespaceSelector": {},
                 "ruleSelectorNilUsesHelmValues": False,
                 "ruleNamespaceSelector": {},
-                "retention": "7d",
+                "retention": mon.prometheus_retention,
+                "retentionSize": mon.prometheus_retention_size,
+                "storageSpec": _volume_claim(mon.prometheus_storage),
                 "scrapeInterval": "15s",
+            }
+        },
+        "alertmanager": {
+            "alertmanagerSpec": {
+                # The configuration (and its receiver's secret URL) comes from our Secret.
+                "useExistingSecret": True,
+                "configSecret": observability.ALERTMANAGER_SECRET,
+                "retention": mon.alertmanager_retention,
+                "storage": _volume_claim(mon.alertmanager_storage),
             }
         },
         "grafana": {
@@ -123,6 +135,15 @@ def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
         # Grafana's Service is <release>-grafana; the rest follow fullnameOverride.
         release=cfg.monitoring.release,
     )
+
+
+def _volume_claim(size: str) -> dict[str, Any]:
+    """A ``storageSpec``/``storage`` for the Prometheus operator: one PVC per replica."""
+    return {
+        "volumeClaimTemplate": {
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+        }
+    }
 
 
 def metrics_server(cfg: StackConfig) -> ChartSpec | None:
