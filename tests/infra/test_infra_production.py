@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 from infra_harness import SECRET_SIG, SECRET_VALUES, cached_run, stack_config
+from test_infra_charts import CHARTS
 
 from infra.manifests import build, database, observability, platform, render
-from test_infra_charts import CHARTS
 
 _K8S_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 #: Prometheus' size units are powers of two (prometheus/common model.ParseBytes).
@@ -94,7 +94,7 @@ def test_prod_backs_up_postgres_on_a_schedule() -> None:
 
 
 def test_cluster_is_awaited_until_ready(case: tuple[str, Any]) -> None:
-    """Defect 5: Pulumi does not await custom resources; the migration Job depends on the Cluster."""
+    """Defect 5: Pulumi does not await custom resources; the migration Job waits for Ready."""
     case_id, cfg = case
     run = cached_run(case_id, cfg)
     cluster = next(r for r in run.registrations if r.name == "cluster-tgscale-db")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pulumi
+
 from infra.components.autoscaling import Autoscaling, AutoscalingArgs
 from infra.components.bot_service import BotService, BotServiceArgs
 from infra.components.cluster import Cluster, ClusterArgs
@@ -16,8 +18,6 @@ from infra.components.dashboards import Dashboards, DashboardsArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.load_generator import LoadGenerator, LoadGeneratorArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
-import pulumi
-
 from infra.config import ConfigError
 from infra.manifests import _meta, autoscaling, build, platform
 from infra.manifests import database as database_manifests
