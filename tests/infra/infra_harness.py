@@ -22,7 +22,7 @@ from kubernetes_validate import utils as kv_utils
 from pulumi.runtime import mocks as pulumi_mocks
 
 from infra.config import StackConfig, load_stack
-from infra.program import deploy, read_secrets
+from infra.program import deploy, platform_exports, read_secrets
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CRD_SCHEMAS = Path(
@@ -33,6 +33,9 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 (a marker, not a s
 
 #: What the mocked data source returns: the kubeconfig read on every run (DOKS).
 FRESH_KUBECONFIG = "apiVersion: v1\nkind: Config\n# fresh\n"
+#: What the mocked platform stack hands its app stacks (StackReference outputs).
+PLATFORM_KUBECONFIG = "apiVersion: v1\nkind: Config\n# from the platform stack\n"
+PLATFORM_CHARTS = ["cloudnative-pg", "keda", "kube-prometheus-stack", "metrics-server", "vpa"]
 #: What the mocked `docker image inspect` prints for every local image (kind).
 LOCAL_IMAGE_ID = "sha256:" + "1" * 64
 
@@ -163,6 +166,8 @@ class ProgramRun:
     """Every registration of one mocked program run."""
 
     registrations: list[Registration] = field(default_factory=list)
+    #: What a platform stack exports for its app stacks (Outputs).
+    exports: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -196,8 +201,14 @@ class ProgramRun:
 
 
 class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, platform_charts: list[str] | None = None) -> None:
+        self.platform_charts = PLATFORM_CHARTS if platform_charts is None else platform_charts
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            platform = {"kubeconfig": PLATFORM_KUBECONFIG, "charts": self.platform_charts}
+            return args.name, {"name": args.name, "outputs": platform, "secretOutputNames": []}
         if args.typ == "command:local:Command":
             outputs["stdout"] = "apiVersion: v1\nkind: Config\n"
         if args.typ == "digitalocean:index/kubernetesCluster:KubernetesCluster":
@@ -251,10 +262,12 @@ def _raw_inputs(request: Any) -> dict[str, Any]:
     return json_format.MessageToDict(request.object)
 
 
-def run_program(cfg: StackConfig, *, with_optional_secrets: bool) -> ProgramRun:
+def run_program(
+    cfg: StackConfig, *, with_optional_secrets: bool, mocks: _Mocks | None = None
+) -> ProgramRun:
     """Run :func:`infra.program.deploy` for ``cfg`` under mocks and record every registration."""
     run = ProgramRun()
-    mocks = _Mocks()
+    mocks = mocks or _Mocks()
     pulumi.runtime.set_mocks(
         mocks,
         project="tgscale",
@@ -272,7 +285,8 @@ def run_program(cfg: StackConfig, *, with_optional_secrets: bool) -> ProgramRun:
 
     @pulumi.runtime.test
     def program() -> None:
-        deploy(cfg, read_secrets(pulumi.Config()))
+        stack = deploy(cfg, read_secrets(pulumi.Config(), app=cfg.has_app))
+        run.exports = platform_exports(cfg, stack)
 
     program()
     return run
@@ -288,5 +302,6 @@ def cached_run(case_id: str, cfg: StackConfig) -> ProgramRun:
     credential paths are exercised.
     """
     if case_id not in _RUNS:
-        _RUNS[case_id] = run_program(cfg, with_optional_secrets=case_id.startswith("prod"))
+        optional = case_id.startswith(("prod", "platform-prod"))
+        _RUNS[case_id] = run_program(cfg, with_optional_secrets=optional)
     return _RUNS[case_id]

@@ -26,8 +26,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def platform_of(cfg: StackConfig) -> StackConfig:
+    """The stack that installs ``cfg``'s charts: itself, or an app stack's platform stack."""
+    return stack_config(cfg.platform_stack) if cfg.role == "app" else cfg
+
+
 def _renders(cfg: StackConfig) -> dict[str, render.RenderedChart]:
-    return {spec.chart: render.render(spec, CHARTS) for spec in platform.charts(cfg)}
+    """The charts of ``cfg``'s platform, rendered with the platform's values."""
+    return {spec.chart: render.render(spec, CHARTS) for spec in platform.charts(platform_of(cfg))}
 
 
 def _services(rendered: render.RenderedChart) -> dict[tuple[str, str], set[int]]:
@@ -58,7 +64,7 @@ def missing_services(cfg: StackConfig, kps: render.RenderedChart) -> list[str]:
 
 def test_chart_versions_in_pulumi_yaml_are_the_vendored_archives() -> None:
     schema = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
-    cfg = stack_config("prod", {"vpaEnabled": "true"})
+    cfg = stack_config("platform-prod")
     specs = {spec.chart: spec for spec in platform.charts(cfg)}
     assert set(specs) == {
         "metrics-server",
@@ -124,7 +130,7 @@ def test_no_chart_relies_on_a_hook(case: tuple[str, StackConfig]) -> None:
     _, cfg = case
     for name, rendered in _renders(cfg).items():
         assert non_test_hooks(rendered) == [], name
-    spec = platform.kube_prometheus_stack(cfg)
+    spec = platform.kube_prometheus_stack(platform_of(cfg))
     values = copy.deepcopy(spec.values)
     values["prometheusOperator"]["admissionWebhooks"] = {"enabled": True}
     broken = render.render(platform.ChartSpec(**{**spec.__dict__, "values": values}), CHARTS)
@@ -142,9 +148,9 @@ def control_plane_monitors(kps: render.RenderedChart) -> list[str]:
 def test_no_control_plane_monitors_where_unreachable(case: tuple[str, StackConfig]) -> None:
     """Defect 8: DOKS manages etcd, the scheduler and the controller-manager out of reach."""
     _, cfg = case
-    assert cfg.cluster.mode in ("kind", "existing", "doks")
+    assert platform_of(cfg).cluster.mode in ("kind", "existing", "doks")
     assert control_plane_monitors(_renders(cfg)["kube-prometheus-stack"]) == []
-    spec = platform.kube_prometheus_stack(cfg)
+    spec = platform.kube_prometheus_stack(platform_of(cfg))
     values = {k: v for k, v in spec.values.items() if not k.startswith("kube")}
     full = render.render(platform.ChartSpec(**{**spec.__dict__, "values": values}), CHARTS)
     assert control_plane_monitors(full), "the check must see the chart's default monitors"
@@ -197,11 +203,11 @@ def test_our_custom_resources_have_crds_from_the_stacks_charts(
     assert crd_errors(crds[(broken["apiVersion"], broken["kind"])], broken)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "platform-prod"])
 def test_every_rendered_object_validates(stack: str) -> None:
     """Built-in kinds strictly against Kubernetes 1.33; custom resources against the CRDs of the
     same renders."""
-    cfg = stack_config(stack, {"vpaEnabled": "true"} if stack == "prod" else {})
+    cfg = stack_config(stack)
     crds = _crds(cfg)
     for name, rendered in _renders(cfg).items():
         for obj in rendered.deployed:
@@ -217,7 +223,7 @@ def test_every_rendered_object_validates(stack: str) -> None:
 def test_vpa_binds_its_recommender_in_the_program_namespace() -> None:
     """vpa 4.7.2 renders its Deployment and ServiceAccount without a namespace (helm.v4.Chart puts
     them in the Chart's namespace); its ClusterRoleBinding subjects name one explicitly."""
-    cfg = stack_config("prod")
+    cfg = stack_config("platform-prod")
     vpa = _renders(cfg)["vpa"]
     subjects = [
         s

@@ -6,7 +6,18 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from infra_harness import FRESH_KUBECONFIG, LOCAL_IMAGE_ID, SECRET_SIG, cached_run, stack_config
+import pytest
+from infra_harness import (
+    FRESH_KUBECONFIG,
+    LOCAL_IMAGE_ID,
+    PLATFORM_CHARTS,
+    PLATFORM_KUBECONFIG,
+    SECRET_SIG,
+    _Mocks,
+    cached_run,
+    run_program,
+    stack_config,
+)
 
 from infra.manifests import autoscaling
 from infra.program import IMAGE_ID_ANNOTATION
@@ -52,7 +63,7 @@ def test_kind_rebuilt_image_is_reloaded_and_rolls_the_pods() -> None:
 
 def test_doks_kubeconfig_comes_from_the_data_source_read_every_run() -> None:
     """Defect 3: the cluster resource's kubeconfig (taken once into state) expires in 7 days."""
-    provider = _run("prod", "prod").one(PROVIDER)
+    provider = _run("platform-prod", "platform-prod").one(PROVIDER)
     kubeconfig = provider.inputs["kubeconfig"]
     if isinstance(kubeconfig, str):  # the provider's inputs are JSON-encoded
         kubeconfig = json.loads(kubeconfig) if kubeconfig.startswith("{") else kubeconfig
@@ -83,3 +94,38 @@ def test_hpa_to_keda_switch_adopts_the_hpa() -> None:
     assert scaled["metadata"]["annotations"][autoscaling.TRANSFER_HPA_OWNERSHIP] == "true"
     adopted = scaled["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["name"]
     assert adopted == hpa.inputs["metadata"]["name"]
+
+
+CHART = "kubernetes:helm.sh/v4:Chart"
+
+
+def test_platform_stack_has_the_cluster_and_operators_only() -> None:
+    run = _run("platform-prod", "platform-prod")
+    charts = {r.name for r in run.of_type(CHART)}
+    assert charts == set(PLATFORM_CHARTS)
+    assert run.of_type("digitalocean:index/kubernetesCluster:KubernetesCluster")
+    assert not run.of_type("kubernetes:apps/v1:Deployment")
+    exported = run.exports
+    assert exported["charts"] == PLATFORM_CHARTS
+
+
+def test_app_stack_never_touches_the_cluster_or_operators() -> None:
+    """The app stack reads the platform's kubeconfig and creates no chart, cluster or operator."""
+    run = _run("prod", "prod")
+    assert not run.of_type(CHART)
+    assert not run.of_type("digitalocean:index/kubernetesCluster:KubernetesCluster")
+    kubeconfig = run.one(PROVIDER).inputs["kubeconfig"]
+    assert isinstance(kubeconfig, dict)
+    assert SECRET_SIG in kubeconfig
+    assert kubeconfig["value"] == PLATFORM_KUBECONFIG
+    assert any(r.name == "bot-deployment" for r in run.registrations)
+
+
+def test_app_stack_refuses_a_platform_without_its_operators() -> None:
+    cfg = stack_config("prod")
+    with pytest.raises(Exception, match=r"does not install \['keda'\]"):
+        run_program(
+            cfg,
+            with_optional_secrets=True,
+            mocks=_Mocks([c for c in PLATFORM_CHARTS if c != "keda"]),
+        )

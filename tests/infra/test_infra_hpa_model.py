@@ -199,7 +199,9 @@ def test_default_settings_meet_the_peak_gate(stack: str, overrides: dict[str, st
 
 
 @pytest.mark.parametrize(("stack", "overrides"), STACKS)
-def test_each_stack_scales_min_to_max_within_the_gate(stack: str, overrides: dict[str, str]) -> None:
+def test_each_stack_scales_min_to_max_within_the_gate(
+    stack: str, overrides: dict[str, str]
+) -> None:
     """Defect 12: prod's profile spike needs only its 2 minimum replicas; at full capacity every
     stack must really scale, and within the profile's gate."""
     cfg = stack_config(stack, overrides)

@@ -33,7 +33,7 @@ def retention_fits(prometheus: dict[str, Any]) -> bool:
     return _bytes(spec["retentionSize"], _PROM_UNITS) < _bytes(claim, _K8S_UNITS)
 
 
-@pytest.mark.parametrize("stack", ["dev", "ci", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "ci", "platform-prod"])
 def test_prometheus_and_alertmanager_persist_and_bound_their_data(stack: str) -> None:
     cfg = stack_config(stack)
     kps = render.render(platform.kube_prometheus_stack(cfg), CHARTS)
@@ -52,7 +52,7 @@ def test_prometheus_and_alertmanager_persist_and_bound_their_data(stack: str) ->
 
 
 def test_alertmanager_reads_its_receiver_from_our_secret() -> None:
-    cfg = stack_config("prod")
+    cfg = stack_config("platform-prod")
     kps = render.render(platform.kube_prometheus_stack(cfg), CHARTS)
     alertmanager = next(o for o in kps.deployed if o["kind"] == "Alertmanager")
     assert alertmanager["spec"]["configSecret"] == observability.ALERTMANAGER_SECRET
@@ -60,7 +60,7 @@ def test_alertmanager_reads_its_receiver_from_our_secret() -> None:
     assert not [
         o for o in kps.deployed if o["kind"] == "Secret" and "alertmanager" in o["metadata"]["name"]
     ]
-    run = cached_run("prod", cfg)
+    run = cached_run("platform-prod", cfg)
     secret = next(r for r in run.registrations if r.name == "alertmanager-config")
     assert secret.inputs["metadata"]["namespace"] == alertmanager["metadata"]["namespace"]
     data = secret.inputs["stringData"]

@@ -48,6 +48,7 @@ SHUTDOWN_SLACK_SECONDS: Final = 10
 MANAGED_MODES: Final = ("doks",)
 
 ClusterMode = Literal["kind", "existing", "doks"]
+StackRole = Literal["all", "platform", "app"]
 AutoscalerMode = Literal["hpa", "keda"]
 
 
@@ -185,12 +186,25 @@ class StackConfig:
 
     stack: str
     namespace: str
+    role: StackRole
+    #: The platform stack an app stack reads (StackReference name); empty otherwise.
+    platform_stack: str
     cluster: ClusterConfig
     monitoring: MonitoringConfig
     database: DatabaseConfig
     bot: BotConfig
     autoscaling: AutoscalingConfig
     loadgen: LoadgenConfig
+
+    @property
+    def has_platform(self) -> bool:
+        """Whether this stack installs the cluster, operators and monitoring."""
+        return self.role in ("all", "platform")
+
+    @property
+    def has_app(self) -> bool:
+        """Whether this stack deploys the bot, its database and autoscaler."""
+        return self.role in ("all", "app")
 
     @property
     def instance(self) -> str:
@@ -305,6 +319,8 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
     cfg = StackConfig(
         stack=stack,
         namespace=reader.text("namespace"),
+        role=cast("StackRole", reader.choice("stackRole", ("all", "platform", "app"))),
+        platform_stack=reader.text("platformStack"),
         cluster=cluster,
         monitoring=monitoring,
         database=database,
@@ -350,6 +366,10 @@ def _check(cfg: StackConfig) -> None:
         problems.append("dbBackupDestination must be s3://bucket/path")
     if len(db.backup_schedule.split()) != 6:
         problems.append("dbBackupSchedule needs six fields (seconds first, CloudNativePG's cron)")
+    if cfg.role == "app" and not cfg.platform_stack:
+        problems.append("stackRole=app needs platformStack (the StackReference to read)")
+    if cfg.role != "app" and cfg.platform_stack:
+        problems.append("platformStack is only read by stackRole=app")
     if bot.ingress_enabled and not bot.ingress_host:
         problems.append("ingressEnabled needs ingressHost")
     if bot.webhook_url and not bot.webhook_url.startswith("https://"):

@@ -32,6 +32,8 @@ class ClusterArgs:
     namespaces: list[dict[str, Any]]
     #: Locally built images to side-load into a kind cluster (``kind load docker-image``).
     local_images: list[str] = field(default_factory=list)
+    #: An app stack's kubeconfig, read from its platform stack (no cluster is created).
+    kubeconfig: pulumi.Output[str] | None = None
 
 
 def _kind(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
@@ -104,6 +106,8 @@ class Cluster(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
     #: kind only: image reference → the local image's ID, read on every run.
     image_ids: dict[str, pulumi.Output[str]]
+    #: The kubeconfig (secret) of a created or referenced cluster; None for a kubeconfig context.
+    kubeconfig: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tgscale:k8s:Cluster", name, None, opts)
@@ -114,12 +118,15 @@ class Cluster(pulumi.ComponentResource):
             "cluster_identifier": cfg.name,
             "enable_server_side_apply": True,
         }
-        if cfg.mode == "kind":
+        if cfg.mode == "kind" and args.kubeconfig is None:
             # A deleted kind cluster must not leave the stack stuck on unreachable objects.
             provider_args["delete_unreachable"] = True
         source = _KUBECONFIG_SOURCES.get(cfg.mode)
-        if source is not None:
-            provider_args["kubeconfig"] = source(cfg, self)
+        self.kubeconfig = args.kubeconfig
+        if self.kubeconfig is None and source is not None:
+            self.kubeconfig = source(cfg, self)
+        if self.kubeconfig is not None:
+            provider_args["kubeconfig"] = self.kubeconfig
         elif cfg.kube_context:
             provider_args["context"] = cfg.kube_context
         self.provider = k8s.Provider(
@@ -135,7 +142,7 @@ class Cluster(pulumi.ComponentResource):
         ]
         self.ready = [*self.namespaces]
         self.image_ids = {}
-        if cfg.mode == "kind":
+        if cfg.mode == "kind" and args.kubeconfig is None:
             for index, image in enumerate(args.local_images):
                 # An invoke runs on every `pulumi up`, so a rebuilt image under the same tag
                 # has a new ID: it is loaded again and (as a pod annotation) rolls the pods.

@@ -24,7 +24,8 @@ class DatabaseArgs:
 
     provider: k8s.Provider
     namespaces: list[pulumi.Resource]
-    operator_chart: ChartSpec
+    #: The operator chart (a platform stack); None in an app stack, whose platform has it.
+    operator_chart: ChartSpec | None
     objects: list[dict[str, Any]]
     monitoring_chart: pulumi.Resource | None = None
     #: Secret name → values to merge into its ``stringData`` (the password, the backup keys).
@@ -42,7 +43,7 @@ def _with_values(
 class Database(pulumi.ComponentResource):
     """PostgreSQL through CloudNativePG; ``resources`` maps kind/name to the created resource."""
 
-    operator: k8s.helm.v4.Chart
+    operator: k8s.helm.v4.Chart | None
     resources: dict[str, pulumi.Resource]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -51,10 +52,13 @@ class Database(pulumi.ComponentResource):
         if args.monitoring_chart is not None:
             # The operator's own PodMonitor needs the monitoring CRDs.
             crd_sources.append(args.monitoring_chart)
-        self.operator = helm_chart(
-            args.operator_chart,
-            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=crd_sources),
-        )
+        self.operator = None
+        if args.operator_chart is not None:
+            self.operator = helm_chart(
+                args.operator_chart,
+                pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=crd_sources),
+            )
+        operator = [self.operator] if self.operator is not None else []
         self.resources = {}
         for obj in args.objects:
             kind, obj_name = obj["kind"], obj["metadata"]["name"]
@@ -67,7 +71,7 @@ class Database(pulumi.ComponentResource):
                 pulumi.ResourceOptions(
                     parent=self,
                     provider=args.provider,
-                    depends_on=[self.operator, *crd_sources, *self.resources.values()],
+                    depends_on=[*operator, *crd_sources, *self.resources.values()],
                     additional_secret_outputs=["stringData", "data"] if kind == "Secret" else None,
                 ),
             )

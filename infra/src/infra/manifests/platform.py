@@ -43,14 +43,17 @@ class ChartSpec:
 
 
 def namespaces(cfg: StackConfig) -> list[dict[str, Any]]:
-    """Namespaces for monitoring, the operators and the bot (restricted Pod Security)."""
-    names = [(cfg.namespace, True), (CNPG_NAMESPACE, False)]
-    if cfg.monitoring.enabled:
-        names.append((cfg.monitoring.namespace, False))
-    if cfg.autoscaling.mode == "keda":
-        names.append((KEDA_NAMESPACE, False))
-    if cfg.autoscaling.vpa_enabled:
-        names.append((VPA_NAMESPACE, False))
+    """The stack's namespaces: the bot's (restricted Pod Security) in an app stack, monitoring's
+    and the operators' in a platform stack (both with ``stackRole=all``)."""
+    names = [(cfg.namespace, True)] if cfg.has_app else []
+    if cfg.has_platform:
+        names.append((CNPG_NAMESPACE, False))
+        if cfg.monitoring.enabled:
+            names.append((cfg.monitoring.namespace, False))
+        if cfg.autoscaling.mode == "keda":
+            names.append((KEDA_NAMESPACE, False))
+        if cfg.autoscaling.vpa_enabled:
+            names.append((VPA_NAMESPACE, False))
     out = []
     for name, restricted in names:
         extra = {"pod-security.kubernetes.io/enforce": "restricted"} if restricted else {}
@@ -212,7 +215,8 @@ def vpa(cfg: StackConfig) -> ChartSpec | None:
 
 
 def charts(cfg: StackConfig) -> list[ChartSpec]:
-    """Every chart the stack installs, in install order."""
+    """Every chart the configuration implies, in install order (a platform stack installs them;
+    an app stack's configuration says which its platform must have)."""
     specs = [metrics_server(cfg)]
     if cfg.monitoring.enabled:
         specs.append(kube_prometheus_stack(cfg))
