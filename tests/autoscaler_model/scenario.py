@@ -18,7 +18,12 @@ from autoscaler_model import (
     PodMetric,
     PodPhase,
     PodUsage,
+    PolicyType,
     ReplicaCalculator,
+    ScaleEvent,
+    ScalingPolicy,
+    ScalingRules,
+    SelectPolicy,
     StaticMetrics,
     Tolerances,
 )
@@ -198,3 +203,24 @@ class HorizontalScenario:
             externals={"qps": list(self.levels)},
             failing=self.failing,
         )
+
+
+def generate_scaling_rules(
+    pods: int, pods_period: int, percent: int, percent_period: int, window: int
+) -> ScalingRules:
+    """``generateScalingRules``."""
+    policies = []
+    if pods:
+        policies.append(ScalingPolicy(PolicyType.PODS, pods, pods_period))
+    if percent:
+        policies.append(ScalingPolicy(PolicyType.PERCENT, percent, percent_period))
+    return ScalingRules(window, SelectPolicy.MAX, tuple(policies))
+
+
+def uniform_events(raw: list[int], period_seconds: int) -> list[ScaleEvent]:
+    """``generateEventsUniformDistribution``: centred in equal segments (whole seconds)."""
+    segment = period_seconds / len(raw)
+    return [
+        ScaleEvent(change, NOW - int(period_seconds - segment * (idx + 1) + segment / 2))
+        for idx, change in enumerate(raw)
+    ]
