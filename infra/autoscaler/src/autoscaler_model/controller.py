@@ -182,6 +182,8 @@ class HorizontalController:
         calc = self.config.calculator
         tolerances = tolerances_for(self.hpa, self.config)
         target = spec.target
+        if spec.type not in set(MetricSourceType):
+            raise ReplicaCalculationError(f"unknown metric source type {spec.type!r}")
         if spec.type in (MetricSourceType.RESOURCE, MetricSourceType.CONTAINER_RESOURCE):
             usage = metrics.resource_usage(spec.name)
             if target.average_value is not None:
@@ -212,7 +214,7 @@ class HorizontalController:
                 now,
             )
             return MetricStatus(spec, res.replicas, res.raw_average, res.utilization)
-        if spec.type is MetricSourceType.PODS:
+        if spec.type == MetricSourceType.PODS:
             if target.average_value is None:
                 raise ReplicaCalculationError("invalid pods metric source: no average value target")
             prop = calc.metric_replicas(
@@ -224,7 +226,7 @@ class HorizontalController:
                 now,
             )
             return MetricStatus(spec, prop.replicas, prop.usage)
-        if spec.type is MetricSourceType.OBJECT:
+        if spec.type == MetricSourceType.OBJECT:
             if target.value is not None:
                 prop = calc.object_metric_replicas(
                     scale.spec_replicas,
@@ -459,15 +461,15 @@ class HorizontalController:
 
 def _metric_label(spec: MetricSpec) -> str:
     """The metric's name as upstream logs it in the rescale reason."""
-    if spec.type is MetricSourceType.RESOURCE:
+    if spec.type == MetricSourceType.RESOURCE:
         if spec.target.average_value is not None:
             return f"{spec.name} resource"
         return f"{spec.name} resource utilization (percentage of request)"
-    if spec.type is MetricSourceType.CONTAINER_RESOURCE:
+    if spec.type == MetricSourceType.CONTAINER_RESOURCE:
         return f"{spec.name} container resource utilization (percentage of request)"
-    if spec.type is MetricSourceType.PODS:
+    if spec.type == MetricSourceType.PODS:
         return f"pods metric {spec.name}"
-    if spec.type is MetricSourceType.OBJECT:
+    if spec.type == MetricSourceType.OBJECT:
         kind = spec.described_object.kind if spec.described_object else ""
         return f"{kind} metric {spec.name}"
     return f"external metric {spec.name}"
@@ -475,10 +477,11 @@ def _metric_label(spec: MetricSpec) -> str:
 
 def _failed_reason(spec: MetricSpec) -> str:
     """The ScalingActive=False reason upstream sets for a metric that failed."""
-    return {
+    reasons: dict[str, str] = {
         MetricSourceType.RESOURCE: "FailedGetResourceMetric",
         MetricSourceType.CONTAINER_RESOURCE: "FailedGetContainerResourceMetric",
         MetricSourceType.PODS: "FailedGetPodsMetric",
         MetricSourceType.OBJECT: "FailedGetObjectMetric",
         MetricSourceType.EXTERNAL: "FailedGetExternalMetric",
-    }[spec.type]
+    }
+    return reasons.get(spec.type, "InvalidMetricSourceType")

@@ -66,10 +66,12 @@ class MetricSpec:
 
     ``name`` is the resource name (Resource, ContainerResource) or the metric name (Pods,
     Object, External); ``selector`` is the metric's label selector as written;
-    ``container`` and ``described_object`` belong to ContainerResource and Object.
+    ``container`` and ``described_object`` belong to ContainerResource and Object. ``type``
+    is a ``MetricSourceType``, or any other string for a type the controller does not know
+    (the API server rejects those; the controller counts them as invalid metrics).
     """
 
-    type: MetricSourceType
+    type: str
     name: str
     target: MetricTarget
     container: str = ""
@@ -106,7 +108,9 @@ class MetricSpec:
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> MetricSpec:
         """Read one entry of a manifest's ``spec.metrics``."""
-        kind = MetricSourceType(spec["type"])
+        kind = spec["type"]
+        if kind not in set(MetricSourceType):
+            return cls(kind, "", MetricTarget())
         body = spec[kind[0].lower() + kind[1:]]
         target = MetricTarget.from_spec(body["target"])
         if kind is MetricSourceType.RESOURCE:
