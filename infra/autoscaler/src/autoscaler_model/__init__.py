@@ -29,6 +29,15 @@ from autoscaler_model.hpa import (
     MetricTarget,
     ObjectReference,
 )
+from autoscaler_model.keda import (
+    Fallback,
+    FallbackBehavior,
+    KedaDecision,
+    KedaMetrics,
+    ScaledObjectSpec,
+    ScaledObjectState,
+    Trigger,
+)
 from autoscaler_model.metrics_client import MetricsClient, StaticMetrics
 from autoscaler_model.pod import Pod, PodMetric, PodPhase, PodUsage
 from autoscaler_model.quantity import milli_value, parse_quantity

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -121,7 +121,8 @@ class Trigger:
             "Utilization" if kind in ("cpu", "memory") else "AverageValue"
         )
         if kind == "cron":
-            for key in ("start", "end", "desiredReplicas"):
+            # cronMetadata: timezone, start, end and desiredReplicas are all required.
+            for key in ("timezone", "start", "end", "desiredReplicas"):
                 if not meta.get(key):
                     raise ValueError(f"cron trigger {index}: no {key} specified")
             if meta["start"] == meta["end"]:
@@ -135,7 +136,7 @@ class Trigger:
                 metric_type,
                 start=meta["start"],
                 end=meta["end"],
-                timezone=meta.get("timezone", ""),
+                timezone=meta["timezone"],
                 desired_replicas=int(meta["desiredReplicas"]),
             )
         if kind == "prometheus":
@@ -195,7 +196,7 @@ class Trigger:
 
     def cron_active(self, now: float) -> bool:
         """``cronScaler.GetMetricsAndActivity``: inside [start, end) as the next times tell."""
-        zone = ZoneInfo(self.timezone) if self.timezone else UTC
+        zone = ZoneInfo(self.timezone)
         current = datetime.fromtimestamp(now, zone)
         next_start = CronSchedule.parse(self.start).next_after(current)
         next_end = CronSchedule.parse(self.end).next_after(current)
