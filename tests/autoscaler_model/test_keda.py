@@ -179,6 +179,7 @@ def test_scaled_object_maps_to_an_hpa() -> None:
     Resource metric for cpu, metrics sorted by type, HPA min 1 for KEDA's 0, and the
     ``advanced.horizontalPodAutoscalerConfig.behavior`` passed through."""
     so = ScaledObjectSpec.from_manifest(MANIFEST)
+    assert so.triggers[0].metadata["query"] == "q"  # kept for whoever takes the readings
     assert (so.polling_interval, so.cooldown_period, so.initial_cooldown_period) == (30, 300, 0)
     hpa = so.hpa()
     assert (hpa.min_replicas, hpa.max_replicas) == (1, 8)

@@ -16,6 +16,7 @@ minimum, on the triggers' activity.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass, field
@@ -98,7 +99,9 @@ class Trigger:
     ``target`` is the scaler's per-pod (``AverageValue``) or total (``Value``) target: a
     Prometheus ``threshold``, a RabbitMQ ``value``/``queueLength``, 1 for cron (whose metric is
     its ``desiredReplicas``), the utilization (%) or average value of a cpu/memory trigger.
-    ``activation`` is ``activationThreshold``/``activationValue``.
+    ``activation`` is ``activationThreshold``/``activationValue``; ``metadata`` is the
+    trigger's metadata as written (a Prometheus ``query`` and ``serverAddress``, a queue name),
+    for whoever takes the readings.
     """
 
     type: str
@@ -111,10 +114,17 @@ class Trigger:
     end: str = ""
     timezone: str = ""
     desired_replicas: int = 0
+    metadata: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], index: int) -> Trigger:
         """Read one ``spec.triggers`` entry (metadata values are strings in manifests)."""
+        return dataclasses.replace(
+            cls._from_spec(spec, index), metadata=dict(spec.get("metadata", {}))
+        )
+
+    @classmethod
+    def _from_spec(cls, spec: Mapping[str, Any], index: int) -> Trigger:
         kind = spec["type"]
         meta = spec.get("metadata", {})
         metric_type = spec.get("metricType") or (
