@@ -9,18 +9,25 @@ Source: kubernetes ``pkg/controller/podautoscaler/horizontal_test.go`` (revision
 ``TestScaledToZeroConditionHandledOnNormalRescale``, ``TestManualScaleToZeroDisablesHPA``,
 ``TestScaleDownStabilizeInitialSize``, ``TestHPARescaleWithSuccessfulConflictRetry``,
 ``TestReconciliationDurationIsRecordedOnError``,
-``TestReconciliationsTotalCountMultipleReconciliations``. Ids are upstream's test/case names.
+``TestReconciliationsTotalCountMultipleReconciliations``, ``TestConfigurableTolerance``,
+``TestReplicaLimits``, ``TestMetricsEdgeCases``, ``TestEventCreated``, ``TestEventNotCreated``,
+``TestCPUScalingEdgeCases``, ``TestUpscaleCap``, ``TestConditionFailedGetMetrics``,
+``TestInvalidMetricSourceType``, ``TestScaleTimingBehavior``,
+``TestComputedToleranceAlgImplementation``. Ids are upstream's test/case names. Not
+transcribed: the selector, get-scale and update-scale failure cases (the API machinery is not
+modelled).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import pytest
 
 from autoscaler_model import (
+    Behavior,
     HorizontalController,
     HPASpec,
     MetricSpec,
@@ -28,12 +35,19 @@ from autoscaler_model import (
     ObjectReference,
     PodPhase,
     Scale,
+    ScalingRules,
 )
+from autoscaler_model.normalization import Recommendation
 
-from .scenario import NOW, TESTING_CONTROLLER, HorizontalScenario, time_3_mins_ago, time_now
-
-if TYPE_CHECKING:
-    from autoscaler_model.normalization import Recommendation
+from .scenario import (
+    MINUTE,
+    NOW,
+    TESTING_CONTROLLER,
+    HorizontalScenario,
+    generate_scaling_rules,
+    time_3_mins_ago,
+    time_now,
+)
 
 T, F = True, False
 RUN, FAIL = PodPhase.RUNNING, PodPhase.FAILED
@@ -91,6 +105,9 @@ class SyncCase:
     initial_conditions: dict[str, tuple[bool, str]] = field(default_factory=dict)
     scale_to_zero: bool = False
     error: bool = False
+    up_rules: ScalingRules | None = None
+    down_rules: ScalingRules | None = None
+    configurable_tolerance: bool = True
 
 
 def scenario(
@@ -346,6 +363,213 @@ CASES = [
     ),
 ]  # fmt: skip
 
+MIXED = [900, 1000, 1100]
+TENTH = [100, 100, 100]
+READY = status_ok(AbleToScale=(True, "ReadyForNewScale"))
+MORE_CASES = [
+    # TestConfigurableTolerance
+    SyncCase(
+        "TestConfigurableTolerance/Scaling up because of a 1% configurable tolerance", 1, 5, 3,
+        (cpu(100),), HorizontalScenario(3, [1010, 1030, 1020], MIXED), 4, True, STATUS_OK,
+        up_rules=ScalingRules(tolerance=0.01),
+    ),
+    SyncCase(
+        "TestConfigurableTolerance/No scale-down because of a 90% configurable tolerance",
+        1, 5, 3, (cpu(100),), scenario(3, [300, 300, 300], 3), 3, False, READY,
+        down_rules=ScalingRules(tolerance=0.9),
+    ),
+    SyncCase(
+        "TestConfigurableTolerance/No scaling because of the large default tolerance", 1, 5, 3,
+        (cpu(100),), HorizontalScenario(3, [1010, 1030, 1020], MIXED), 3, False, READY,
+    ),
+    SyncCase(
+        "TestConfigurableTolerance/No scaling because the configurable tolerance is ignored as "
+        "the feature gate is disabled", 1, 5, 3, (cpu(100),),
+        HorizontalScenario(3, [1010, 1030, 1020], MIXED), 3, False, READY,
+        up_rules=ScalingRules(tolerance=0.01), configurable_tolerance=False,
+    ),
+    # TestReplicaLimits
+    SyncCase(
+        "TestReplicaLimits/scale down clamped to min replicas", 2, 5, 3, (cpu(90),),
+        HorizontalScenario(3, [10, 95, 10], MIXED), 2, True,
+        status_ok(ScalingLimited=(True, "TooFewReplicas")), recommendations=[],
+    ),
+    SyncCase(
+        "TestReplicaLimits/scale down to zero when min replicas is zero", 0, 5, 3, (cpu(90),),
+        HorizontalScenario(3, [0, 0, 0], MIXED), 0, True, STATUS_OK, recommendations=[],
+    ),
+    SyncCase(
+        "TestReplicaLimits/scale down clamped to min when desired is zero", 2, 5, 3, (cpu(90),),
+        HorizontalScenario(3, [0, 0, 0], MIXED), 2, True,
+        status_ok(ScalingLimited=(True, "TooFewReplicas")), recommendations=[],
+    ),
+    SyncCase(
+        "TestReplicaLimits/no scaling when spec replicas is zero", 3, 5, 0, (cpu(90),),
+        HorizontalScenario(0, [], []), 0, False, DISABLED,
+    ),
+    SyncCase(
+        "TestReplicaLimits/scale up to min when below min replicas", 3, 5, 2, (cpu(90),),
+        HorizontalScenario(2, [], []), 3, True, {"AbleToScale": (True, "SucceededRescale")},
+    ),
+    SyncCase(
+        "TestReplicaLimits/scale down to max when above max replicas", 3, 5, 10, (cpu(90),),
+        HorizontalScenario(10, [], []), 5, True, {"AbleToScale": (True, "SucceededRescale")},
+    ),
+    SyncCase(
+        "TestReplicaLimits/scale up clamped to max replicas", 2, 5, 3, (cpu(90),),
+        HorizontalScenario(3, [8000, 9500, 1000], MIXED), 5, True,
+        status_ok(ScalingLimited=(True, "TooManyReplicas")),
+    ),
+    # TestMetricsEdgeCases
+    SyncCase(
+        "TestMetricsEdgeCases/superfluous metrics reported", 2, 6, 4, (cpu(100),),
+        scenario(4, [4000, 9500, 3000, 7000, 3200, 2000], 4), 6, True,
+        status_ok(ScalingLimited=(True, "TooManyReplicas")),
+    ),
+    SyncCase(
+        "TestMetricsEdgeCases/missing metrics from some pods", 2, 6, 4, (cpu(100),),
+        scenario(4, [400, 95], 4), 3, True, recommendations=[],
+    ),
+    SyncCase(
+        "TestMetricsEdgeCases/empty metrics from all pods", 2, 6, 4, (cpu(100),),
+        scenario(4, [], 4), 4, False,
+        {
+            "AbleToScale": (True, "SucceededGetScale"),
+            "ScalingActive": (False, "FailedGetResourceMetric"),
+        },
+        error=True,
+    ),
+    SyncCase(
+        "TestMetricsEdgeCases/empty CPU requests", 1, 5, 1, (cpu(100),),
+        HorizontalScenario(1, [200], []), 1, False,
+        {
+            "AbleToScale": (True, "SucceededGetScale"),
+            "ScalingActive": (False, "FailedGetResourceMetric"),
+        },
+        error=True,
+    ),
+    SyncCase(
+        "TestEventCreated", 1, 5, 1, (cpu(50),), HorizontalScenario(1, [200], [200]), 2, True,
+    ),
+    SyncCase(
+        "TestEventNotCreated", 1, 5, 2, (cpu(50),), HorizontalScenario(2, [200, 200], [400, 400]),
+        2, False, READY,
+    ),
+    # TestCPUScalingEdgeCases
+    SyncCase(
+        "TestCPUScalingEdgeCases/missing reports from some pods", 1, 5, 4, (cpu(50),),
+        HorizontalScenario(4, [200], [200]), 2, True, recommendations=[],
+    ),
+    SyncCase(
+        "TestCPUScalingEdgeCases/more replicas than spec no scale", 1, 8, 4, (cpu(50),),
+        scenario(5, [500] * 5, 5), 4, False, READY,
+    ),
+    # TestUpscaleCap
+    SyncCase(
+        "TestUpscaleCap/capped by scale up rules", 1, 100, 3, (cpu(10),),
+        HorizontalScenario(3, [100, 200, 300], TENTH), 24, True,
+        status_ok(ScalingLimited=(True, "ScaleUpLimit")),
+        up_rules=generate_scaling_rules(0, 0, 700, 60, 0),
+    ),
+    SyncCase(
+        "TestUpscaleCap/capped by max replicas when scale up limit exceeds max", 1, 20, 3,
+        (cpu(10),), HorizontalScenario(3, [100, 200, 300], TENTH), 20, True,
+        status_ok(ScalingLimited=(True, "TooManyReplicas")),
+        up_rules=generate_scaling_rules(0, 0, 700, 60, 0),
+    ),
+    # TestInvalidMetricSourceType
+    SyncCase(
+        "TestInvalidMetricSourceType/only invalid metric source type", 2, 6, 3, (CHEDDAR,),
+        scenario(3, [20000]), 3, False,
+        {
+            "AbleToScale": (True, "SucceededGetScale"),
+            "ScalingActive": (False, "InvalidMetricSourceType"),
+        },
+        error=True,
+    ),
+    SyncCase(
+        "TestInvalidMetricSourceType/no scale down when one metric has invalid source type",
+        2, 6, 5, (cpu(50), CHEDDAR), scenario(5, [100, 300, 500, 250, 250], 5), 5, False,
+        {
+            "AbleToScale": (True, "SucceededGetScale"),
+            "ScalingActive": (False, "InvalidMetricSourceType"),
+        },
+        recommendations=[], error=True,
+    ),
+    # TestScaleTimingBehavior
+    SyncCase(
+        "TestScaleTimingBehavior/no backoff upscale custom metric only", 1, 5, 3,
+        (pods_qps(15 * ONE_K),), scenario(3, [20000, 10000, 30000], 3), 4, True, STATUS_OK,
+    ),
+    SyncCase(
+        "TestScaleTimingBehavior/no backoff upscale custom metric and CPU", 1, 5, 3,
+        (cpu(10), pods_qps(15 * ONE_K)), scenario(3, [20000, 10000, 30000], 3), 5, True,
+        status_ok(ScalingLimited=(True, "TooManyReplicas")),
+    ),
+    SyncCase(
+        "TestScaleTimingBehavior/stabilize downscale", 1, 5, 4, (cpu(100),),
+        HorizontalScenario(4, [50, 50, 50], TENTH), 4, False,
+        status_ok(AbleToScale=(True, "ScaleDownStabilized")),
+        recommendations=[
+            Recommendation(10, NOW - 10 * MINUTE),
+            Recommendation(4, NOW - 1 * MINUTE),
+        ],
+    ),
+]  # fmt: skip
+
+FAILED_GET_METRICS = [
+    ("FailedGetResourceMetric", (cpu(10),), "cpu"),
+    ("FailedGetPodsMetric", (pods_qps(15 * ONE_K),), "qps"),
+    ("FailedGetObjectMetric", (object_qps(value=15 * ONE_K),), "qps"),
+    ("FailedGetExternalMetric", (external_qps(value=300),), "qps"),
+]
+
+
+@pytest.mark.parametrize("case", MORE_CASES, ids=lambda c: c.name)
+def test_reconcile_edges(case: SyncCase) -> None:
+    _run(case)
+
+
+@pytest.mark.parametrize(
+    ("reason", "metrics", "failing"), FAILED_GET_METRICS, ids=[f[0] for f in FAILED_GET_METRICS]
+)
+def test_condition_failed_get_metrics(
+    reason: str, metrics: tuple[MetricSpec, ...], failing: str
+) -> None:
+    """``TestConditionFailedGetMetrics``: every metrics API failing keeps 3 and says why."""
+    _run(
+        SyncCase(
+            reason, 1, 100, 3, metrics,
+            HorizontalScenario(3, [100, 200, 300], TENTH, failing=frozenset({failing})), 3,
+            False,
+            {"AbleToScale": (True, "SucceededGetScale"), "ScalingActive": (False, reason)},
+            error=True,
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("margin", [0.01, 0.004], ids=["scales", "holds"])
+def test_computed_tolerance_alg_implementation(margin: float) -> None:
+    """``TestComputedToleranceAlgImplementation`` (tc1 scales just past the tolerance, tc2
+    holds just inside it), minReplicas 0, maxReplicas 1000."""
+    start_pods = 10
+    used = start_pods * 150
+    requested = 2 * used
+    requested_to_used = float(requested // used)
+    per_pod = requested // start_pods
+    target = abs(1 / (requested_to_used * (1 - 0.1))) + margin
+    used_ratio = used / (requested * target)
+    expected = math.ceil(used_ratio * start_pods) if margin == 0.01 else start_pods
+    offsets = [100, -100, 10, -10, 2, -2, 1, -1, 0, 0]
+    _run(
+        SyncCase(
+            f"margin {margin}", 0, 1000, start_pods, (cpu(int(target * 100)),),
+            HorizontalScenario(start_pods, [used // 10] * 10, [per_pod + o for o in offsets]),
+            expected, recommendations=[],
+        )
+    )  # fmt: skip
+
+
 GATED = [
     # (name, minimum, spec, metrics, levels, initial, gate, expected, conditions)
     (
@@ -363,10 +587,18 @@ GATED = [
 
 
 def _run(case: SyncCase) -> None:
-    hpa = HPASpec(case.maximum, case.metrics, case.minimum)
+    behavior = None
+    if case.up_rules is not None or case.down_rules is not None:
+        behavior = Behavior.of(case.up_rules, case.down_rules)  # SetDefaults_...Behavior
+    hpa = HPASpec(case.maximum, case.metrics, case.minimum, behavior)
+    config = dataclasses.replace(
+        TESTING_CONTROLLER,
+        scale_to_zero=case.scale_to_zero,
+        configurable_tolerance=case.configurable_tolerance,
+    )
     controller = HorizontalController(
         hpa,
-        dataclasses.replace(TESTING_CONTROLLER, scale_to_zero=case.scale_to_zero),
+        config,
         recommendations=case.recommendations,
         conditions=dict(case.initial_conditions),
     )
