@@ -359,3 +359,12 @@ def test_keda_activates_the_hpa_scales_and_keda_deactivates_after_the_cooldown()
     assert keda.poll(idle, NOW + 90, 5, 5).condition == "ScalerCooldown"  # 30 + 60 is not past
     assert keda.poll(idle, NOW + 120, 5, 5).scale_to == 0
     assert sync(0, idle, NOW + 135) == 0  # HPA: "ScalingDisabled" at zero replicas
+
+
+def test_fallback_needs_more_failures_than_the_threshold() -> None:
+    """fallback.go: the fallback starts at ``NumberOfFailures > FailureThreshold`` (2 -> 3 is not
+    beyond a threshold of 3; 3 -> 4 is)."""
+    s = fallback_state(2, FALLBACK)
+    with pytest.raises(MetricsUnavailableError):
+        s.external_metric(READ, {READ: None}, NOW, 1, 1)
+    assert s.external_metric(READ, {READ: None}, NOW, 1, 1) == [100_000]

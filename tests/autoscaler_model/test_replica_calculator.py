@@ -959,3 +959,21 @@ def test_replica_calc_computed_tolerance_alg_implementation() -> None:
         expected_utilization,
         expected_raw,
     )
+
+
+def test_missing_pods_count_at_the_target_on_a_scale_down() -> None:
+    """``calcPlainMetricReplicas``: "on a scale-down, treat missing pods as using exactly the
+    target amount" (and 0 on a scale-up). Upstream's tables only reach this branch at a ratio of
+    exactly 1, so this case is derived from the source: 2 of 4 pods report 5 against a target of
+    10 (ratio 0.5); with the two missing at 10 the ratio is 0.75 and ceil(0.75 x 4) = 3."""
+    f = CalcScenario(4, metric_levels=[5000, 5000])
+    got = TESTING_CALCULATOR.metric_replicas(
+        4, 10000, DEFAULT_TOLERANCES, f.pods(), f.custom_metrics(), NOW
+    )
+    assert (got.replicas, got.usage) == (3, 5000)
+    # On a scale-up the missing pods count as 0: 2 x 30 against 10 is 3.0, diluted to 1.5 -> 6.
+    f = CalcScenario(4, metric_levels=[30000, 30000])
+    got = TESTING_CALCULATOR.metric_replicas(
+        4, 10000, DEFAULT_TOLERANCES, f.pods(), f.custom_metrics(), NOW
+    )
+    assert got.replicas == 6
