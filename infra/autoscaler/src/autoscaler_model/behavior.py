@@ -195,6 +195,22 @@ def replicas_change_per_period(
     return sum(e.replica_change for e in events if e.timestamp > cutoff)
 
 
+def _period_start(
+    current_replicas: int,
+    scale_up_events: Sequence[ScaleEvent],
+    scale_down_events: Sequence[ScaleEvent],
+    policy: ScalingPolicy,
+    now: float,
+) -> int:
+    """The replicas at the start of the policy's period: current, less what was added within
+    it, plus what was removed within it."""
+    return (
+        current_replicas
+        - replicas_change_per_period(policy.period_seconds, scale_up_events, now)
+        + replicas_change_per_period(policy.period_seconds, scale_down_events, now)
+    )
+
+
 def scale_up_limit(
     current_replicas: int,
     scale_up_events: Sequence[ScaleEvent],
@@ -212,11 +228,7 @@ def scale_up_limit(
         return current_replicas
     proposals = []
     for policy in rules.policies or ():
-        start = (
-            current_replicas
-            - replicas_change_per_period(policy.period_seconds, scale_up_events, now)
-            + replicas_change_per_period(policy.period_seconds, scale_down_events, now)
-        )
+        start = _period_start(current_replicas, scale_up_events, scale_down_events, policy, now)
         if policy.type is PolicyType.PODS:
             proposals.append(start + policy.value)
         else:
@@ -239,11 +251,7 @@ def scale_down_limit(
         return current_replicas
     proposals = []
     for policy in rules.policies or ():
-        start = (
-            current_replicas
-            - replicas_change_per_period(policy.period_seconds, scale_up_events, now)
-            + replicas_change_per_period(policy.period_seconds, scale_down_events, now)
-        )
+        start = _period_start(current_replicas, scale_up_events, scale_down_events, policy, now)
         if policy.type is PolicyType.PODS:
             proposals.append(start - policy.value)
         else:

@@ -15,6 +15,7 @@ from autoscaler_model import _goint
 from autoscaler_model.errors import MetricsUnavailableError, ReplicaCalculationError
 from autoscaler_model.pod import (
     Pod,
+    PodGroups,
     PodMetric,
     PodUsage,
     calculate_requests,
@@ -25,7 +26,7 @@ from autoscaler_model.pod import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from autoscaler_model.tolerance import Tolerances
 
@@ -135,60 +136,24 @@ class ReplicaCalculator:
     ) -> ResourceProposal:
         """``GetResourceReplicas``: a Resource/ContainerResource ``Utilization`` target."""
         metrics = self._resource_metrics(resource, usage, container)
-        if not pods:
-            raise ReplicaCalculationError(
-                "no pods returned by selector while calculating replica count"
-            )
-        groups = group_pods(
-            pods,
-            metrics,
-            resource,
-            self.cpu_initialization_period,
-            self.delay_of_initial_readiness_status,
-            now,
-        )
-        for name in groups.ignored | groups.unready:
-            metrics.pop(name, None)
-        if not metrics:
-            raise ReplicaCalculationError(
-                "did not receive metrics for targeted pods (pods might be unready)"
-            )
+        groups = self._group(metrics, pods, resource, now)
         requests = calculate_requests(
             pods, container, resource, pod_level_resources=self.pod_level_resources
         )
         ratio, utilization, raw = resource_utilization_ratio(metrics, requests, target_utilization)
-
-        scale_up_with_unready = bool(groups.unready) and ratio > 1.0
-        if not scale_up_with_unready and not groups.missing:
-            if tolerances.is_within(ratio):
-                return ResourceProposal(current_replicas, utilization, raw)
-            return ResourceProposal(
-                _goint.saturate_int32(ratio * groups.ready_count), utilization, raw
-            )
-
-        if groups.missing:
-            if ratio < 1.0:
-                # On a scale-down a missing pod uses all of its request, or the target when
-                # the target is above 100%.
-                fallback = max(100, target_utilization)
-                for name in groups.missing:
-                    metrics[name] = PodMetric(_goint.quo(requests[name] * fallback, 100))
-            elif ratio > 1.0:
-                for name in groups.missing:
-                    metrics[name] = PodMetric(0)
-        if scale_up_with_unready:
-            for name in groups.unready:
-                metrics[name] = PodMetric(0)
-
-        new_ratio, _, _ = resource_utilization_ratio(metrics, requests, target_utilization)
-        if _direction_flips(tolerances, ratio, new_ratio):
-            return ResourceProposal(current_replicas, utilization, raw)
-        new_replicas = _goint.saturate_int32(new_ratio * len(metrics))
-        if (new_ratio < 1.0 and new_replicas > current_replicas) or (
-            new_ratio > 1.0 and new_replicas < current_replicas
-        ):
-            return ResourceProposal(current_replicas, utilization, raw)
-        return ResourceProposal(new_replicas, utilization, raw)
+        # On a scale-down a missing pod uses all of its request, or the target when the
+        # target is above 100%.
+        fallback = max(100, target_utilization)
+        replicas = _rebalance(
+            metrics,
+            groups,
+            ratio,
+            current_replicas,
+            tolerances,
+            lambda m: resource_utilization_ratio(m, requests, target_utilization)[0],
+            lambda name: _goint.quo(requests[name] * fallback, 100),
+        )
+        return ResourceProposal(replicas, utilization, raw)
 
     def raw_resource_replicas(
         self,
@@ -234,6 +199,23 @@ class ReplicaCalculator:
         now: float,
     ) -> MetricProposal:
         """``calcPlainMetricReplicas``: the same pod grouping with a missing pod at the target."""
+        groups = self._group(metrics, pods, resource, now)
+        ratio, usage = metric_usage_ratio(metrics, target_usage)
+        replicas = _rebalance(
+            metrics,
+            groups,
+            ratio,
+            current_replicas,
+            tolerances,
+            lambda m: metric_usage_ratio(m, target_usage)[0],
+            lambda _name: target_usage,
+        )
+        return MetricProposal(replicas, usage)
+
+    def _group(
+        self, metrics: dict[str, PodMetric], pods: Sequence[Pod], resource: str, now: float
+    ) -> PodGroups:
+        """``groupPods`` and ``removeMetricsForPods``: drop ignored and unready samples."""
         if not pods:
             raise ReplicaCalculationError(
                 "no pods returned by selector while calculating replica count"
@@ -252,34 +234,7 @@ class ReplicaCalculator:
             raise ReplicaCalculationError(
                 "did not receive metrics for targeted pods (pods might be unready)"
             )
-        ratio, usage = metric_usage_ratio(metrics, target_usage)
-
-        scale_up_with_unready = bool(groups.unready) and ratio > 1.0
-        if not scale_up_with_unready and not groups.missing:
-            if tolerances.is_within(ratio):
-                return MetricProposal(current_replicas, usage)
-            return MetricProposal(_goint.saturate_int32(ratio * groups.ready_count), usage)
-
-        if groups.missing:
-            if ratio < 1.0:
-                for name in groups.missing:
-                    metrics[name] = PodMetric(target_usage)
-            elif ratio > 1.0:
-                for name in groups.missing:
-                    metrics[name] = PodMetric(0)
-        if scale_up_with_unready:
-            for name in groups.unready:
-                metrics[name] = PodMetric(0)
-
-        new_ratio, _ = metric_usage_ratio(metrics, target_usage)
-        if _direction_flips(tolerances, ratio, new_ratio):
-            return MetricProposal(current_replicas, usage)
-        new_replicas = _goint.saturate_int32(new_ratio * len(metrics))
-        if (new_ratio < 1.0 and new_replicas > current_replicas) or (
-            new_ratio > 1.0 and new_replicas < current_replicas
-        ):
-            return MetricProposal(current_replicas, usage)
-        return MetricProposal(new_replicas, usage)
+        return groups
 
     @staticmethod
     def object_metric_replicas(
@@ -351,6 +306,48 @@ class ReplicaCalculator:
                 "no metrics returned from resource metrics API"
             )
         return container_metrics(usage, container) if container else pod_metrics(usage)
+
+
+def _rebalance(
+    metrics: dict[str, PodMetric],
+    groups: PodGroups,
+    ratio: float,
+    current_replicas: int,
+    tolerances: Tolerances,
+    ratio_of: Callable[[Mapping[str, PodMetric]], float],
+    scale_down_fill: Callable[[str], int],
+) -> int:
+    """The replica count from the ratio, with missing and unready pods filled in.
+
+    Without unready pods on a scale-up and without missing pods: ``ceil(ratio x ready)``
+    outside the tolerance. Otherwise missing pods count as ``scale_down_fill`` on a scale-down
+    and 0 on a scale-up, unready pods as 0 on a scale-up, and the recomputed ratio must stay
+    outside the tolerance and on the same side (and so must the new count), else hold.
+    """
+    scale_up_with_unready = bool(groups.unready) and ratio > 1.0
+    if not scale_up_with_unready and not groups.missing:
+        if tolerances.is_within(ratio):
+            return current_replicas
+        return _goint.saturate_int32(ratio * groups.ready_count)
+    if groups.missing:
+        if ratio < 1.0:
+            for name in groups.missing:
+                metrics[name] = PodMetric(scale_down_fill(name))
+        elif ratio > 1.0:
+            for name in groups.missing:
+                metrics[name] = PodMetric(0)
+    if scale_up_with_unready:
+        for name in groups.unready:
+            metrics[name] = PodMetric(0)
+    new_ratio = ratio_of(metrics)
+    if _direction_flips(tolerances, ratio, new_ratio):
+        return current_replicas
+    new_replicas = _goint.saturate_int32(new_ratio * len(metrics))
+    if (new_ratio < 1.0 and new_replicas > current_replicas) or (
+        new_ratio > 1.0 and new_replicas < current_replicas
+    ):
+        return current_replicas
+    return new_replicas
 
 
 def _direction_flips(tolerances: Tolerances, ratio: float, new_ratio: float) -> bool:
