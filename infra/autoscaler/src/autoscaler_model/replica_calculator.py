@@ -115,6 +115,18 @@ def _per_pod_usage(usage: int, status_replicas: int) -> int:
     return math.ceil(float(usage) / float(status_replicas))
 
 
+def _per_pod_proposal(
+    status_replicas: int, target_per_pod: int, tolerances: Tolerances, usage: int
+) -> MetricProposal:
+    """A total against a per-pod target: ``ceil(usage / target)`` outside the tolerance of
+    ``usage / (target x status.replicas)``; the status reports the per-pod average."""
+    replicas = status_replicas
+    ratio = _goint.fdiv(float(usage), float(target_per_pod) * float(status_replicas))
+    if not tolerances.is_within(ratio):
+        replicas = _goint.saturate_int32(_goint.fdiv(float(usage), target_per_pod))
+    return MetricProposal(replicas, _per_pod_usage(usage, status_replicas))
+
+
 @dataclass(frozen=True)
 class ReplicaCalculator:
     """``ReplicaCalculator``: the pod-readiness settings and the pod-level-requests feature."""
@@ -255,11 +267,7 @@ class ReplicaCalculator:
         status_replicas: int, target_average_usage: int, tolerances: Tolerances, usage: int
     ) -> MetricProposal:
         """``GetObjectPerPodMetricReplicas``: an Object metric's ``AverageValue`` target."""
-        replicas = status_replicas
-        ratio = _goint.fdiv(float(usage), float(target_average_usage) * float(status_replicas))
-        if not tolerances.is_within(ratio):
-            replicas = _goint.saturate_int32(_goint.fdiv(float(usage), target_average_usage))
-        return MetricProposal(replicas, _per_pod_usage(usage, status_replicas))
+        return _per_pod_proposal(status_replicas, target_average_usage, tolerances, usage)
 
     @staticmethod
     def external_metric_replicas(
@@ -289,11 +297,7 @@ class ReplicaCalculator:
         if not values:
             raise MetricsUnavailableError("no metrics returned from external metrics API")
         usage = _sum_int64_wrapped(values)
-        replicas = status_replicas
-        ratio = _goint.fdiv(float(usage), float(target_usage_per_pod) * float(status_replicas))
-        if not tolerances.is_within(ratio):
-            replicas = _goint.saturate_int32(_goint.fdiv(float(usage), target_usage_per_pod))
-        return MetricProposal(replicas, _per_pod_usage(usage, status_replicas))
+        return _per_pod_proposal(status_replicas, target_usage_per_pod, tolerances, usage)
 
     @staticmethod
     def _resource_metrics(
