@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from autoscaler_model import (
+    Autoscaler,
     ControllerConfig,
     Fallback,
     FallbackBehavior,
@@ -27,6 +28,7 @@ from autoscaler_model import (
     MetricsUnavailableError,
     MetricTarget,
     Pod,
+    PodUsage,
     Scale,
     ScaledObjectSpec,
     ScaledObjectState,
@@ -368,3 +370,25 @@ def test_fallback_needs_more_failures_than_the_threshold() -> None:
     with pytest.raises(MetricsUnavailableError):
         s.external_metric(READ, {READ: None}, NOW, 1, 1)
     assert s.external_metric(READ, {READ: None}, NOW, 1, 1) == [100_000]
+
+
+def test_autoscaler_from_a_scaled_object_runs_keda_and_its_hpa() -> None:
+    """``Autoscaler``: the ScaledObject's HPA syncs on KEDA's answers; KEDA polls on its own."""
+    autoscaler = Autoscaler.from_manifest(MANIFEST | {"kind": "ScaledObject"}, created_at=0.0)
+    assert autoscaler.keda is not None
+    assert autoscaler.hpa.hpa.max_replicas == 8
+    decision = autoscaler.poll({READ: 3.0}, NOW, 0, 0)  # 3 > activationThreshold 2
+    assert decision is not None
+    assert decision.scale_to == 1
+    pods = [Pod(f"bot-{i}", requests={"bot": {"cpu": 1000}}) for i in range(2)]
+    usage = [PodUsage(p.name, {"bot": 100}) for p in pods]  # 10 % against the 70 % cpu guard
+    base = StaticMetrics(pod_list=pods, resources={"cpu": usage})
+    # 50 in flight at 12.5 per pod: 4; the cpu guard asks for 1; the cron window (Thursday) is
+    # closed at NOW (a Tuesday): its metric 0 asks for 0. The highest wins.
+    result = autoscaler.sync(Scale(2, 2), base, NOW, readings={READ: 50.0})
+    assert result.desired_replicas == 4
+
+
+def test_autoscaler_rejects_other_kinds() -> None:
+    with pytest.raises(ValueError, match="not an autoscaler object"):
+        Autoscaler.from_manifest({"kind": "Deployment"})

@@ -6,6 +6,7 @@ Transcribed from kubernetes ``pkg/controller/podautoscaler`` (``replica_calculat
 every call takes ``now``. ``HorizontalController.reconcile`` is one 15-second sync of one HPA.
 """
 
+from autoscaler_model.autoscaler import Autoscaler
 from autoscaler_model.behavior import (
     Behavior,
     PolicyType,
@@ -45,6 +46,7 @@ from autoscaler_model.replica_calculator import ReplicaCalculator
 from autoscaler_model.tolerance import Tolerances
 
 __all__ = [
+    "Autoscaler",
     "Behavior",
     "ControllerConfig",
     "Fallback",
