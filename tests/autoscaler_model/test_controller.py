@@ -33,9 +33,12 @@ from autoscaler_model import (
     MetricSpec,
     MetricTarget,
     ObjectReference,
+    Pod,
     PodPhase,
+    PodUsage,
     Scale,
     ScalingRules,
+    StaticMetrics,
 )
 from autoscaler_model.normalization import Recommendation
 
@@ -671,3 +674,29 @@ def test_scaled_to_zero_condition_handled_on_normal_rescale(gate: bool) -> None:
             initial_conditions={"ScaledToZero": (True, "ScaledToZero")}, scale_to_zero=gate,
         )
     )  # fmt: skip
+
+
+def test_container_resource_and_average_value_targets() -> None:
+    """``computeStatusForResourceMetricGeneric`` routes a ContainerResource metric to
+    ``GetResourceReplicas`` with the container, and an ``AverageValue`` target to
+    ``GetRawResourceReplicas``. Inputs are upstream's "scale up: container metric" case
+    (TestReplicaCalcResourceScale: container2 at 300/500/700 of 1000 against 30 % -> 5) and
+    TestScaleUpCPU's "scale up" (300/500/700 per pod; as an average of 300 milli -> 5)."""
+    pods = [Pod(f"p{i}", requests={"c1": {"cpu": 1000}, "c2": {"cpu": 1000}}) for i in range(3)]
+    usage = [
+        PodUsage(f"p{i}", {"c1": 1000, "c2": level}, NOW, MINUTE)
+        for i, level in enumerate([300, 500, 700])
+    ]
+    metrics = StaticMetrics(pod_list=pods, resources={"cpu": usage})
+    container = MetricSpec.container_resource("cpu", "c2", MetricTarget(average_utilization=30))
+    got = HorizontalController(HPASpec(10, (container,), 1), TESTING_CONTROLLER).reconcile(
+        Scale(3, 3), metrics, NOW
+    )
+    assert (got.desired_replicas, got.statuses[0].utilization) == (5, 50)
+
+    per_pod = [PodUsage(f"p{i}", {"c1": v}, NOW, MINUTE) for i, v in enumerate([300, 500, 700])]
+    average = MetricSpec.resource("cpu", MetricTarget(average_value=300))
+    got = HorizontalController(HPASpec(10, (average,), 1), TESTING_CONTROLLER).reconcile(
+        Scale(3, 3), StaticMetrics(pod_list=pods, resources={"cpu": per_pod}), NOW
+    )
+    assert (got.desired_replicas, got.statuses[0].usage) == (5, 500)
