@@ -376,7 +376,7 @@ def test_autoscaler_from_a_scaled_object_runs_keda_and_its_hpa() -> None:
     """``Autoscaler``: the ScaledObject's HPA syncs on KEDA's answers; KEDA polls on its own."""
     autoscaler = Autoscaler.from_manifest(MANIFEST | {"kind": "ScaledObject"}, created_at=0.0)
     assert autoscaler.keda is not None
-    assert autoscaler.hpa.hpa.max_replicas == 8
+    assert autoscaler.hpa.max_replicas == 8
     decision = autoscaler.poll({READ: 3.0}, NOW, 0, 0)  # 3 > activationThreshold 2
     assert decision is not None
     assert decision.scale_to == 1

@@ -33,8 +33,13 @@ SCALED_OBJECT_KIND = "ScaledObject"
 class Autoscaler:
     """One Deployment's autoscaling: the HPA controller's state and, with KEDA, the operator's."""
 
-    hpa: HorizontalController
+    controller: HorizontalController
     keda: ScaledObjectState | None = None
+
+    @property
+    def hpa(self) -> HPASpec:
+        """The HPA that runs: the manifest's, or the one KEDA creates from the ScaledObject."""
+        return self.controller.hpa
 
     @classmethod
     def from_manifest(
@@ -77,7 +82,7 @@ class Autoscaler:
                 scale.spec_replicas,
                 scale.status_replicas if ready_replicas is None else ready_replicas,
             )
-        return self.hpa.reconcile(scale, metrics, now)
+        return self.controller.reconcile(scale, metrics, now)
 
     def poll(
         self,
