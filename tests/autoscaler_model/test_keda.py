@@ -392,3 +392,32 @@ def test_autoscaler_from_a_scaled_object_runs_keda_and_its_hpa() -> None:
 def test_autoscaler_rejects_other_kinds() -> None:
     with pytest.raises(ValueError, match="not an autoscaler object"):
         Autoscaler.from_manifest({"kind": "Deployment"})
+
+
+def test_a_cpu_trigger_keeps_the_scaled_object_active() -> None:
+    """cpu_memory_scaler.go ``GetMetricsAndActivity``: "always active for cpu/memory scaler",
+    so an idle Prometheus trigger beside it never scales the target to zero."""
+    cpu = Trigger.from_spec({"type": "cpu", "metadata": {"value": "70"}}, 1)
+    s = ScaledObjectState(
+        ScaledObjectSpec("so", (prom(), cpu), min_replica_count=0, cooldown_period=0),
+        creation_time=0.0,
+    )
+    decision = s.poll({READ: 0.0}, NOW, 3, 3)
+    assert (decision.active, decision.scale_to) == (True, None)
+
+
+def test_a_cpu_trigger_with_a_container_maps_to_container_resource() -> None:
+    """cpu_memory_scaler.go ``GetMetricSpecForScaling``: ``containerName`` -> ContainerResource."""
+    spec = Trigger.from_spec(
+        {
+            "type": "cpu",
+            "metricType": "Utilization",
+            "metadata": {"value": "60", "containerName": "bot"},
+        },
+        0,
+    ).metric_spec("so")
+    assert (spec.type, spec.container, spec.target) == (
+        "ContainerResource",
+        "bot",
+        MetricTarget(average_utilization=60),
+    )

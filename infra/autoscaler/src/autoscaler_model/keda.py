@@ -187,11 +187,15 @@ class Trigger:
     def metric_spec(self, scaled_object_name: str) -> MetricSpec:
         """``GetMetricSpecForScaling`` plus the owner selector ``hpa.go`` adds."""
         if self.is_resource:
-            if self.metric_type == "Utilization":
-                return MetricSpec.resource(
-                    self.type, MetricTarget(average_utilization=int(self.target))
-                )
-            return MetricSpec.resource(self.type, MetricTarget(average_value=_milli(self.target)))
+            target = (
+                MetricTarget(average_utilization=int(self.target))
+                if self.metric_type == "Utilization"
+                else MetricTarget(average_value=_milli(self.target))
+            )
+            container = self.metadata.get("containerName", "")
+            if container:
+                return MetricSpec.container_resource(self.type, container, target)
+            return MetricSpec.resource(self.type, target)
         milli = _milli(self.target)
         target = (
             MetricTarget(value=milli)
@@ -391,6 +395,8 @@ class ScaledObjectState:
         error = False
         for trigger in self.spec.triggers:
             if trigger.is_resource:
+                # cpuMemoryScaler.GetMetricsAndActivity: "always active for cpu/memory scaler".
+                active = True
                 continue
             try:
                 _, trigger_active = self.metric_values(
