@@ -39,7 +39,9 @@ IMAGE = os.environ.get("TGSCALE_BOT_IMAGE", "localhost/tgscale-bot:local")
 TOKEN = "987654321:ContainerTestToken"  # noqa: S105 (a test value)
 SECRET = "container-test-webhook-secret-0123"  # noqa: S105 (a test value)
 #: Packages of the dev group and the load suite that must never be in the bot image.
-FORBIDDEN_DISTRIBUTIONS = ("pgserver", "pytest", "ruff", "mypy", "locust", "pulumi", "infra")
+FORBIDDEN_DISTRIBUTIONS = (
+    "pgserver", "pytest", "ruff", "mypy", "locust", "pulumi", "infra", "localenv", "botapi-emulator",
+)  # fmt: skip
 
 
 def _podman_base(tmp: Path) -> list[str]:
@@ -100,7 +102,7 @@ def _socket_mount(database_url: str) -> tuple[list[str], str]:
 def emulator() -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "botapi_emulator", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
