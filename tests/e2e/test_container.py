@@ -40,7 +40,8 @@ TOKEN = "987654321:ContainerTestToken"  # noqa: S105 (a test value)
 SECRET = "container-test-webhook-secret-0123"  # noqa: S105 (a test value)
 #: Packages of the dev group and the load suite that must never be in the bot image.
 FORBIDDEN_DISTRIBUTIONS = (
-    "pgserver", "pytest", "ruff", "mypy", "locust", "pulumi", "infra", "localenv", "botapi-emulator",
+    "pgserver", "pytest", "ruff", "mypy", "locust", "pulumi", "infra", "localenv",
+    "botapi-emulator",
 )  # fmt: skip
 
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from tests.infra.infra_harness import PROJECT_DIR, crd_errors, stack_config, validate_builtin
 
 from infra.manifests import autoscaling, build, platform, render
+from tests.infra.infra_harness import PROJECT_DIR, crd_errors, stack_config, validate_builtin
 
 if TYPE_CHECKING:
     from infra.config import StackConfig

@@ -7,6 +7,9 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+
+from infra.manifests import autoscaling
+from infra.program import IMAGE_ID_ANNOTATION
 from tests.infra.infra_harness import (
     FRESH_KUBECONFIG,
     LOCAL_IMAGE_ID,
@@ -18,9 +21,6 @@ from tests.infra.infra_harness import (
     run_program,
     stack_config,
 )
-
-from infra.manifests import autoscaling
-from infra.program import IMAGE_ID_ANNOTATION
 
 if TYPE_CHECKING:
     from tests.infra.infra_harness import ProgramRun

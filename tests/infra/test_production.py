@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.infra.infra_harness import SECRET_SIG, SECRET_VALUES, cached_run, stack_config
-from tests.infra.test_charts import CHARTS
 
 from infra.manifests import build, database, observability, platform, render
+from tests.infra.infra_harness import SECRET_SIG, SECRET_VALUES, cached_run, stack_config
+from tests.infra.test_charts import CHARTS
 
 _K8S_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 #: Prometheus' size units are powers of two (prometheus/common model.ParseBytes).

@@ -212,8 +212,8 @@ def platform_kubeconfig(cfg: StackConfig) -> pulumi.Output[str]:
     reference = pulumi.StackReference(cfg.platform_stack)
     needed = sorted(_needed_operators(cfg))
 
-    def check(installed: object) -> None:
-        missing = [name for name in needed if name not in (installed or [])]
+    def check(installed: Any) -> None:
+        missing = [name for name in needed if name not in list(installed or [])]
         if missing:
             raise ConfigError(
                 f"stack {cfg.stack!r}: platform stack {cfg.platform_stack!r} does not install "
@@ -241,7 +241,7 @@ def platform_exports(cfg: StackConfig, stack: Stack) -> dict[str, pulumi.Output[
 
 def exports(cfg: StackConfig) -> dict[str, str]:
     """Plain, non-secret facts a user needs after ``pulumi up`` (no kubeconfig, no secrets)."""
-    out = {"stack_role": cfg.role}
+    out: dict[str, str] = {"stack_role": cfg.role}
     if not cfg.has_app:
         return out
     out |= {

@@ -50,9 +50,10 @@ class Monitoring(pulumi.ComponentResource):
         self.chart = None
         if args.alertmanager_secret is not None:
             url = args.alertmanager_webhook_url or pulumi.Output.from_input("")
-            config = pulumi.Output.secret(
-                url.apply(lambda value: {ALERTMANAGER_KEY: alertmanager_config(value or None)})
+            config: pulumi.Output[dict[str, str]] = url.apply(
+                lambda value: {ALERTMANAGER_KEY: alertmanager_config(value or None)}
             )
+            config = pulumi.Output.secret(config)
             k8s_resource(
                 "alertmanager-config",
                 args.alertmanager_secret | {"stringData": config},

@@ -35,7 +35,7 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that reads a bare ``=`` (an enum value in the Prometheus CRDs) as a string."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
+_Loader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)  # type: ignore[type-var]
 
 
 def charts_dir(project_dir: Path) -> Path:
@@ -96,7 +96,7 @@ def render(spec: ChartSpec, folder: Path) -> RenderedChart:
 
 def render_values(spec: ChartSpec) -> dict[str, Any]:
     """The spec's values with the render-only fixes (a fixed Grafana password)."""
-    values = json.loads(json.dumps(spec.values))
+    values: dict[str, Any] = json.loads(json.dumps(spec.values))
     if spec.chart == "kube-prometheus-stack":
         values.setdefault("grafana", {})["adminPassword"] = RENDER_GRAFANA_PASSWORD
     return values

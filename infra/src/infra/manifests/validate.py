@@ -45,7 +45,7 @@ _VALIDATORS: dict[tuple[str, str], Any] = {}
 
 def crd_errors(crd: dict[str, Any], obj: dict[str, Any]) -> list[str]:
     """Errors of ``obj`` against the served version of ``crd``."""
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     version = obj["apiVersion"].split("/")[1]
     key = (crd["metadata"]["name"], version)
@@ -63,7 +63,7 @@ def crd_errors(crd: dict[str, Any], obj: dict[str, Any]) -> list[str]:
 def _kubernetes_validate() -> Any:
     """kubernetes-validate, with its schema file reads cached (it re-reads the 1.4 MB
     definitions on every call, which made a stack's validation take minutes)."""
-    import kubernetes_validate
+    import kubernetes_validate  # type: ignore[import-untyped]
     from kubernetes_validate import utils
 
     utils.schema_contents = functools.cache(utils.schema_contents)
