@@ -126,6 +126,7 @@ class BotConfig:
     drain_seconds: int
     webhook_url: str
     webhook_max_connections: int
+    node_port: int
     ingress_enabled: bool
     ingress_host: str
     ingress_class_name: str
@@ -283,6 +284,7 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         drain_seconds=reader.integer("botDrainSeconds", minimum=1),
         webhook_url=reader.text("webhookUrl"),
         webhook_max_connections=reader.integer("webhookMaxConnections", minimum=1, maximum=100),
+        node_port=reader.integer("botNodePort", minimum=0, maximum=32767),
         ingress_enabled=reader.boolean("ingressEnabled"),
         ingress_host=reader.text("ingressHost"),
         ingress_class_name=reader.text("ingressClassName"),
@@ -370,6 +372,10 @@ def _check(cfg: StackConfig) -> None:
         problems.append("stackRole=app needs platformStack (the StackReference to read)")
     if cfg.role != "app" and cfg.platform_stack:
         problems.append("platformStack is only read by stackRole=app")
+    if bot.node_port and not 30000 <= bot.node_port <= 32767:  # noqa: PLR2004 (the NodePort range)
+        problems.append(f"botNodePort {bot.node_port} outside the NodePort range 30000-32767")
+    if bot.node_port and cfg.cluster.mode in MANAGED_MODES:
+        problems.append("botNodePort is for kind/existing clusters (use the Ingress on doks)")
     if bot.ingress_enabled and not bot.ingress_host:
         problems.append("ingressEnabled needs ingressHost")
     if bot.webhook_url and not bot.webhook_url.startswith("https://"):

@@ -164,22 +164,24 @@ def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
 
 
 def service(cfg: StackConfig) -> dict[str, Any]:
-    """ClusterIP Service on port 80 → the pods' ``http`` port."""
+    """Service on port 80 → the pods' ``http`` port; a NodePort too when ``botNodePort`` is set
+    (kube-proxy then spreads connections from outside the cluster over every pod)."""
+    port: dict[str, Any] = {
+        "name": _meta.BOT_PORT_NAME,
+        "port": 80,
+        "targetPort": _meta.BOT_PORT_NAME,
+        "protocol": "TCP",
+    }
+    if cfg.bot.node_port:
+        port["nodePort"] = cfg.bot.node_port
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": _meta.metadata(cfg, _meta.BOT, COMPONENT),
         "spec": {
-            "type": "ClusterIP",
+            "type": "NodePort" if cfg.bot.node_port else "ClusterIP",
             "selector": _meta.selector(cfg, COMPONENT),
-            "ports": [
-                {
-                    "name": _meta.BOT_PORT_NAME,
-                    "port": 80,
-                    "targetPort": _meta.BOT_PORT_NAME,
-                    "protocol": "TCP",
-                }
-            ],
+            "ports": [port],
         },
     }
 
@@ -286,6 +288,9 @@ def network_policy(cfg: StackConfig) -> dict[str, Any]:
     ]
     if cfg.loadgen.enabled:
         sources.append({"podSelector": {"matchLabels": _meta.selector(cfg, "loadgen-worker")}})
+    if cfg.bot.node_port:
+        # NodePort traffic arrives SNATed to a node address: whoever reaches the node port.
+        sources.append({"ipBlock": {"cidr": "0.0.0.0/0"}})
     egress: list[dict[str, Any]] = [
         {
             "to": [_namespace_peer("kube-system", {"k8s-app": "kube-dns"})],
