@@ -372,7 +372,7 @@ def _check(cfg: StackConfig) -> None:
         problems.append("stackRole=app needs platformStack (the StackReference to read)")
     if cfg.role != "app" and cfg.platform_stack:
         problems.append("platformStack is only read by stackRole=app")
-    if bot.node_port and not 30000 <= bot.node_port <= 32767:  # noqa: PLR2004 (the NodePort range)
+    if bot.node_port and not 30000 <= bot.node_port <= 32767:
         problems.append(f"botNodePort {bot.node_port} outside the NodePort range 30000-32767")
     if bot.node_port and cfg.cluster.mode in MANAGED_MODES:
         problems.append("botNodePort is for kind/existing clusters (use the Ingress on doks)")
