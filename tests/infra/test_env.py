@@ -256,3 +256,20 @@ def test_load_generator_env_names_are_the_suites(case: tuple[str, StackConfig]) 
         assert not unknown, f"{where}: names the load suite does not read: {unknown}"
         if container["command"][0] == "locust":
             assert env["LOCUST_PROMETHEUS_BIND"] == "0.0.0.0"  # noqa: S104 (scrapeable)
+
+
+def test_emulator_command_line_is_the_emulators(case: tuple[str, StackConfig]) -> None:
+    """The emulator is configured by its command line: the emulator's own parser reads it."""
+    from botapi_emulator.cli import build_parser, config_from_args
+
+    _, cfg = case
+    objects = build(cfg, own_db_password=False).loadgen
+    emulators = [c for _, c in _pod_containers(objects) if c["name"] == "emulator"]
+    assert bool(emulators) == cfg.loadgen.emulator
+    for container in emulators:
+        assert container["command"][:3] == ["python", "-m", "botapi_emulator"]
+        args = build_parser().parse_args(container["command"][3:])
+        config_from_args(args)  # raises on an invalid value
+        assert (args.host, args.port) == ("0.0.0.0", _meta.EMULATOR_PORT)  # noqa: S104
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--prot", "8081"])
