@@ -22,6 +22,7 @@ from kubernetes_validate import utils as kv_utils
 from pulumi.runtime import mocks as pulumi_mocks
 
 from infra.config import StackConfig, load_stack
+from infra.manifests import validate
 from infra.program import deploy, platform_exports, read_secrets
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -105,41 +106,8 @@ def validate_custom(obj: dict[str, Any]) -> list[str]:
     ]
 
 
-def _strict(schema: Any) -> Any:
-    """An openAPIV3Schema made strict the way the API server's strict field validation is: an
-    object with ``properties`` and no preserve-unknown-fields accepts no other keys."""
-    if isinstance(schema, list):
-        return [_strict(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: _strict(v) for k, v in schema.items()}
-    if (
-        "properties" in schema
-        and "additionalProperties" not in schema
-        and not schema.get("x-kubernetes-preserve-unknown-fields")
-    ):
-        out["additionalProperties"] = False
-        # Every object may carry the type meta and metadata at its root.
-        for key in ("apiVersion", "kind", "metadata"):
-            out["properties"].setdefault(key, {})
-    return out
-
-
-_CRD_VALIDATORS: dict[tuple[str, str], Any] = {}
-
-
-def crd_errors(crd: dict[str, Any], obj: dict[str, Any]) -> list[str]:
-    """Errors of ``obj`` against the served version of ``crd`` (strict, as the API server)."""
-    version = obj["apiVersion"].split("/")[1]
-    key = (crd["metadata"]["name"], version)
-    if key not in _CRD_VALIDATORS:
-        served = next(v for v in crd["spec"]["versions"] if v["name"] == version)
-        schema = _strict(served["schema"]["openAPIV3Schema"])
-        _CRD_VALIDATORS[key] = jsonschema.validators.Draft7Validator(schema)
-    return [
-        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-        for error in _CRD_VALIDATORS[key].iter_errors(obj)
-    ]
+#: Strict validation of a custom resource against a CRD (the one ``make manifests`` uses).
+crd_errors = validate.crd_errors
 
 
 # --- the program under mocks ------------------------------------------------------------------
