@@ -101,3 +101,30 @@ def test_cluster_is_awaited_until_ready(case: tuple[str, Any]) -> None:
     assert cluster.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
     migrate = next(r for r in run.registrations if r.name == "bot-migrate")
     assert run.depends_on(migrate, cluster)
+
+
+def webhook_gates_readiness(operator: dict[str, Any]) -> bool:
+    """Whether the operator pod turns Ready only once its webhook server answers (so Pulumi's
+    await of the chart's Deployment covers the webhook's first minutes, cloudnative-pg #2143)."""
+    container = operator["spec"]["template"]["spec"]["containers"][0]
+    webhook_ports = {p["name"] for p in container["ports"] if p["containerPort"] == 9443}
+    probe = container.get("readinessProbe", {}).get("httpGet", {})
+    return probe.get("port") in webhook_ports and probe.get("scheme") == "HTTPS"
+
+
+def test_database_waits_for_the_cnpg_webhook(case: tuple[str, Any]) -> None:
+    case_id, cfg = case
+    platform_cfg = stack_config(cfg.platform_stack) if cfg.role == "app" else cfg
+    chart = render.render(platform.cloudnative_pg(platform_cfg), CHARTS)
+    operator = next(o for o in chart.deployed if o["kind"] == "Deployment")
+    assert webhook_gates_readiness(operator)
+    broken = json.loads(json.dumps(operator))
+    broken["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] = (
+        "metrics"
+    )
+    assert not webhook_gates_readiness(broken)
+    if cfg.role == "all":  # an app stack's platform was deployed (and awaited) before it
+        run = cached_run(case_id, cfg)
+        cluster = next(r for r in run.registrations if r.name == "cluster-tgscale-db")
+        operator_chart = next(r for r in run.registrations if r.name == "cloudnative-pg")
+        assert run.depends_on(cluster, operator_chart)
