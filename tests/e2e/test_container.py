@@ -243,3 +243,33 @@ def test_bot_image_holds_only_the_bot(podman: list[str]) -> None:
     assert inventory["uid"] != 0
     size = _run(podman, "image", "inspect", "--format", "{{.Size}}", IMAGE).stdout.strip()
     print(f"\n{IMAGE}: {int(size) / 1e6:.0f} MB")
+
+
+LOADTEST_IMAGE = os.environ.get("TGSCALE_LOADTEST_IMAGE", "localhost/tgscale-loadtest:local")
+_LOADTEST_INVENTORY = """
+import importlib.metadata as m, importlib.util as u, json, os, re
+names = ("loadtest", "botapi_emulator", "locust", "pgserver", "localenv", "pytest")
+locust_needs = sorted(re.split(r"[<>=!~;\\[ ]", r)[0].lower()
+                      for r in (m.requires("locust") or []) if "extra ==" not in r)
+print(json.dumps({"found": [n for n in names if u.find_spec(n)], "uid": os.getuid(),
+                  "locust_needs": locust_needs}))
+"""
+
+
+def test_load_generator_image_holds_the_suite_and_the_emulator_only(podman: list[str]) -> None:
+    if _run(podman, "image", "exists", LOADTEST_IMAGE).returncode != 0:
+        pytest.skip(f"image {LOADTEST_IMAGE} not built: run `make images`")
+    done = _run(
+        podman, "run", "--rm", *_hardening(), "--entrypoint", "python", LOADTEST_IMAGE,
+        "-c", _LOADTEST_INVENTORY,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    inventory = json.loads(done.stdout.strip().splitlines()[-1])
+    # pytest is there only because Locust itself requires it (locust 2.47's metadata).
+    allowed = {"loadtest", "botapi_emulator", "locust"} | (
+        {"pytest"} if "pytest" in inventory["locust_needs"] else set()
+    )
+    assert set(inventory["found"]) == allowed
+    assert inventory["uid"] != 0
+    size = _run(podman, "image", "inspect", "--format", "{{.Size}}", LOADTEST_IMAGE).stdout.strip()
+    print(f"\n{LOADTEST_IMAGE}: {int(size) / 1e6:.0f} MB")

@@ -231,7 +231,11 @@ def _raw_inputs(request: Any) -> dict[str, Any]:
 
 
 def run_program(
-    cfg: StackConfig, *, with_optional_secrets: bool, mocks: _Mocks | None = None
+    cfg: StackConfig,
+    *,
+    with_optional_secrets: bool,
+    mocks: _Mocks | None = None,
+    secret_overrides: dict[str, str] | None = None,
 ) -> ProgramRun:
     """Run :func:`infra.program.deploy` for ``cfg`` under mocks and record every registration."""
     run = ProgramRun()
@@ -246,6 +250,7 @@ def run_program(
     secrets = dict(SECRET_VALUES)
     if not with_optional_secrets:
         secrets = {k: secrets[k] for k in ("botToken", "botWebhookSecret")}
+    secrets |= secret_overrides or {}
     pulumi.runtime.set_all_config(
         {f"tgscale:{key}": value for key, value in secrets.items()},
         secret_keys=[f"tgscale:{key}" for key in secrets],

@@ -129,3 +129,16 @@ def test_app_stack_refuses_a_platform_without_its_operators() -> None:
             with_optional_secrets=True,
             mocks=_Mocks([c for c in PLATFORM_CHARTS if c != "keda"]),
         )
+
+
+def test_a_rotated_secret_changes_the_pod_template() -> None:
+    cfg = stack_config("dev")
+
+    def checksum(token: str) -> str:
+        run = run_program(cfg, with_optional_secrets=False, secret_overrides={"botToken": token})
+        deployment = next(r for r in run.registrations if r.name == "bot-deployment")
+        return str(
+            deployment.inputs["spec"]["template"]["metadata"]["annotations"]["checksum/secrets"]
+        )
+
+    assert checksum("123456:first-token") != checksum("123456:rotated-token")
