@@ -163,6 +163,10 @@ def test_metrics_server_on_doks_and_kind(case: tuple[str, StackConfig]) -> None:
     assert "metrics-server" in rendered
     api = [o for o in rendered["metrics-server"].deployed if o["kind"] == "APIService"]
     assert [o["metadata"]["name"] for o in api] == ["v1beta1.metrics.k8s.io"]
+    server = next(o for o in rendered["metrics-server"].deployed if o["kind"] == "Deployment")
+    args = server["spec"]["template"]["spec"]["containers"][0]["args"]
+    # Only kind's self-signed kubelet certificates need the insecure flag.
+    assert ("--kubelet-insecure-tls" in args) == (platform_of(cfg).cluster.mode != "doks")
 
 
 def _crds(cfg: StackConfig) -> dict[tuple[str, str], dict[str, Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from infra.config import MANAGED_MODES
 from infra.manifests import _meta, observability
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ def _volume_claim(size: str) -> dict[str, Any]:
 
 
 def metrics_server(cfg: StackConfig) -> ChartSpec | None:
-    """metrics-server for clusters without one (kind: kubelet certs are self-signed)."""
+    """metrics-server for clusters without one (kind and DOKS ship none)."""
     if not cfg.monitoring.metrics_server:
         return None
     return ChartSpec(
@@ -159,7 +160,14 @@ def metrics_server(cfg: StackConfig) -> ChartSpec | None:
         repo="https://kubernetes-sigs.github.io/metrics-server/",
         version=cfg.monitoring.metrics_server_chart_version,
         namespace="kube-system",
-        values={"args": ["--kubelet-insecure-tls"]},
+        values=(
+            # DigitalOcean's own metrics-server install (marketplace-kubernetes, chart 3.8.2):
+            # the chart's defaults with two replicas; DOKS kubelets serve verifiable certificates.
+            {"replicas": 2}
+            if cfg.cluster.mode in MANAGED_MODES
+            # kind's kubelets serve self-signed certificates.
+            else {"args": ["--kubelet-insecure-tls"]}
+        ),
     )
 
 
