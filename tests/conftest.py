@@ -21,8 +21,9 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-# Tests under these folders get the marker automatically (see pytest_collection_modifyitems).
-_MARKER_BY_DIRECTORY = {"integration": "integration", "e2e": "load"}
+# Tests under these folders get the marker automatically (see pytest_collection_modifyitems):
+# localenv's tests start real processes (PostgreSQL, Prometheus, stand-ins).
+_MARKER_BY_DIRECTORY = {"integration": "integration", "e2e": "load", "localenv": "integration"}
 
 SHARED_DIR = Path(os.environ.get("TGSCALE_SHARED_DIR", Path(__file__).parents[2] / "shared"))
 
@@ -65,6 +66,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for directory, marker in _MARKER_BY_DIRECTORY.items():
             if directory in parts:
                 item.add_marker(getattr(pytest.mark, marker))
+        if "postgres_server_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)  # a real PostgreSQL, wherever the test is
         in_gevent_folder = any(Path(item.path).is_relative_to(d) for d in _GEVENT_DIRECTORIES)
         if config.stash[_UNPATCHED] and in_gevent_folder:
             item.add_marker(own_process)
