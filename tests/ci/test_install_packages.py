@@ -6,7 +6,6 @@ stopped or removed; the expected package names come from the groups the Makefile
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
