@@ -7,11 +7,14 @@ stopped or removed; the expected package names come from the groups the Makefile
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.ci.workflow_model import REPO_ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SCRIPT = REPO_ROOT / ".ci" / "install-packages"
 FAKES = {
