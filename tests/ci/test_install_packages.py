@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 SCRIPT = REPO_ROOT / ".ci" / "install-packages"
 FAKES = {
     # Installed packages are the lines of $FAKE_INSTALLED.
-    "dpkg-query": 'grep -qx "${@: -1}" "$FAKE_INSTALLED" && printf "install ok installed" || exit 1',
+    "dpkg-query": 'grep -qx "${@: -1}" "$FAKE_INSTALLED" && echo "install ok installed" || exit 1',
     "apt-get": 'echo "apt-get $* DEBIAN_FRONTEND=${DEBIAN_FRONTEND:-}" >> "$FAKE_LOG"',
     "id": 'echo "$FAKE_UID"',
     "systemctl": 'echo "systemctl $*" >> "$FAKE_LOG"',
