@@ -71,8 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--profile", default="step", help="template for mix, population and gates (step)")
-    # A wider ramp than the step profile's: behind Telegram's delivery one worker kept its SLO
-    # at 1000/s on this 2-core machine (quiet), so 25/s steps to 400/s never found the knee.
+    # A wider ramp than the step profile's (why: localenv/README.md, "Capacity").
     add("--start-rate", type=float, default=100.0, help="updates/s of the first step (100)")
     add("--step-rate", type=float, default=100.0, help="updates/s added per step (100)")
     add("--steps", type=int, default=16, help="number of steps at most (16)")
