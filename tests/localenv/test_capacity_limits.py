@@ -24,15 +24,14 @@ import pytest
 
 from bot_contract.updates import Chat, User, text_update
 from bot_contract.webhook import SECRET_HEADER
-from localenv.capacity.advice import StepResult
 from localenv.capacity.limits import (
-    LimitSignals,
     binding_limit,
     cores_over,
     signals_from_prometheus,
     tree_cpu_seconds,
 )
 from localenv.capacity.ramp import _parser, plan_ramp, read_history, steps_from_history
+from localenv.capacity.steps import LimitSignals, StepResult
 from localenv.environment import local_environment
 
 FIELDS = ["Timestamp", "Name", "95%", "Total Request Count", "Total Failure Count",

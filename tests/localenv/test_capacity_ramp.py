@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from localenv.capacity.advice import Slo, StepResult, advise, find_knee
+from localenv.capacity.advice import Slo, advise, find_knee
 from localenv.capacity.ramp import read_history, steps_from_history
+from localenv.capacity.steps import StepResult
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -36,7 +36,7 @@ from typing import Any
 
 from bot_contract import metrics as m
 from bot_contract.webhook import MAX_CONNECTIONS_DEFAULT
-from localenv.capacity.advice import Slo, StepResult, advise, breaches, find_knee
+from localenv.capacity.advice import Slo, advise, breaches, find_knee
 from localenv.capacity.limits import (
     binding_limit,
     cores_over,
@@ -45,6 +45,7 @@ from localenv.capacity.limits import (
     tree_cpu_seconds,
     with_cpu,
 )
+from localenv.capacity.steps import StepResult
 from localenv.environment import LocalEnv, local_environment
 from localenv.loadrun import runner_command, runner_env
 from localenv.process import LocalEnvError, group_cpu_seconds
