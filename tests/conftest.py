@@ -8,7 +8,6 @@ creates a fresh database for that test.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 import uuid
@@ -26,15 +25,6 @@ if TYPE_CHECKING:
 _MARKER_BY_DIRECTORY = {"integration": "integration", "e2e": "load", "localenv": "integration"}
 
 SHARED_DIR = Path(os.environ.get("TGSCALE_SHARED_DIR", Path(__file__).parents[2] / "shared"))
-
-
-def interruptible() -> None:
-    """``preexec_fn`` for children a test will send Ctrl-C (SIGINT) to.
-
-    A non-interactive shell starts background jobs (``.ci/run &``) with SIGINT ignored, and an
-    ignored signal stays ignored across exec: the child would never see the test's Ctrl-C.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 #: Test folders whose modules import Locust, which monkey-patches the standard library with

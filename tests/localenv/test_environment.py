@@ -26,7 +26,7 @@ import pytest
 
 from localenv.environment import LocalEnv, local_environment, sweep_stale_roots
 from localenv.process import LocalEnvError, ProcessSpec, Supervisor
-from tests.conftest import interruptible
+from tests.support.processes import interruptible
 
 STANDINS = Path(__file__).parent / "standins"
 NO_DB = "postgresql://postgres:@/postgres?host=/nonexistent"
