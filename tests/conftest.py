@@ -49,6 +49,12 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collection imported what it needed: child processes (Locust runs) must patch again."""
+    if session.config.stash[_UNPATCHED]:
+        os.environ.pop("LOCUST_SKIP_MONKEY_PATCH", None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     own_process = pytest.mark.skip(reason="gevent: run in its own process (make test-loadtest)")
     for item in items:
