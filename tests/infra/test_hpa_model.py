@@ -1,6 +1,6 @@
-"""The autoscaler settings each stack ships meet the peak profile's scaling gate, shown with a
-model of the HPA controller's arithmetic (hpa_controller_model), which is itself checked against
-the controller's documented behaviour first."""
+"""The autoscaler settings each stack ships meet the peak profile's scaling gate, shown with the
+autoscaler model (``autoscaler_model``: the HPA controller and KEDA, checked against upstream's
+own test tables in ``tests/autoscaler_model``) driving a simulated fleet of bot pods."""
 
 from __future__ import annotations
 
@@ -13,63 +13,141 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.manifests import autoscaling
-from tests.infra.hpa_controller_model import (
-    Autoscaler,
+from autoscaler_model import (
     Behavior,
-    Workload,
-    external_average_value_replicas,
-    resource_utilization_replicas,
-    simulate,
-    time_to_ready,
+    HorizontalController,
+    HPASpec,
+    MetricSpec,
+    MetricTarget,
+    Pod,
+    PodUsage,
+    Scale,
+    StaticMetrics,
 )
+from infra.manifests import autoscaling
 from tests.infra.infra_harness import stack_config
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from infra.config import StackConfig
 
-# --- the model against the controller's documented arithmetic (INFRA.md §4) -------------------
+SYNC_PERIOD_S = 15.0
 
 
-def test_tolerance_keeps_the_scale() -> None:
-    assert resource_utilization_replicas(4, [65.0] * 4, 0, 60.0) == 4  # ratio 1.083
-    assert resource_utilization_replicas(4, [70.0] * 4, 0, 60.0) == 5  # ratio 1.167
+@dataclass(frozen=True)
+class Workload:
+    """How the bot turns load into the autoscaler's signal (the capacity assumptions)."""
+
+    startup_s: float  # pod creation → Ready
+    metric_delay_s: float  # load → sample the HPA sees (metrics-server or Prometheus + KEDA)
+    cpu_ms_per_update: float  # CPU per update (from `make capacity`)
+    cpu_request_m: float
+    cpu_limit_m: float
+    latency_s: float  # handler latency at the target load (Little's law for in-flight)
 
 
-def test_unready_pods_count_as_zero_when_scaling_up() -> None:
-    # 2 ready pods at 120 % of a 60 % target would ask for 4; 2 unready pods dilute it to 2x.
-    assert resource_utilization_replicas(2, [120.0] * 2, 0, 60.0) == 4
-    assert resource_utilization_replicas(4, [120.0] * 2, 2, 60.0) == 4
-    # Diluted below the target the direction flips: keep the current scale.
-    assert resource_utilization_replicas(6, [70.0] * 2, 4, 60.0) == 6
+@dataclass(frozen=True)
+class _SimPod:
+    created_at: float
+    ready_at: float
 
 
-def test_external_average_value() -> None:
-    assert external_average_value_replicas(2, 100.0, 8.0) == 13  # ceil(100 / 8)
-    assert external_average_value_replicas(2, 17.0, 8.0) == 2  # 17 / 16 is within tolerance
+def simulate(
+    controller: HorizontalController,
+    workload: Workload,
+    rate: Callable[[float], float],
+    *,
+    replicas: int,
+    duration_s: float,
+    phase_s: float = 0.0,
+) -> list[tuple[float, int, int]]:
+    """Run the sync loop; returns (time, desired replicas, ready replicas) after each sync.
+
+    Each sync the controller sees the pods (Ready once ``startup_s`` after creation) and the
+    load as of ``metric_delay_s`` ago: CPU per pod (the load spread over the pods Ready then,
+    capped at the limit; starting pods idle) and the fleet's in-flight updates (rate x latency)
+    as the External metric. ``replicas`` pods exist from the start.
+    """
+    pods = [_SimPod(-1e9, -1e9) for _ in range(replicas)]
+    timeline = []
+    now = phase_s
+    while now <= duration_s:
+        sample_time = now - workload.metric_delay_s
+        serving = [p for p in pods if p.ready_at <= sample_time]
+        per_pod = rate(sample_time) / max(len(serving), 1)
+        busy_m = min(per_pod * workload.cpu_ms_per_update, workload.cpu_limit_m)
+        names = [f"bot-{i}" for i in range(len(pods))]
+        metrics = StaticMetrics(
+            pod_list=[
+                Pod(
+                    name,
+                    ready=p.ready_at <= now,
+                    ready_transition_time=p.ready_at if p.ready_at <= now else p.created_at,
+                    start_time=p.created_at,
+                    requests={"bot": {"cpu": round(workload.cpu_request_m)}},
+                )
+                for name, p in zip(names, pods, strict=True)
+            ],
+            resources={
+                "cpu": [
+                    PodUsage(
+                        name,
+                        {"bot": round(busy_m if p.ready_at <= sample_time else 0.0)},
+                        timestamp=sample_time,
+                        window=workload.metric_delay_s,
+                    )
+                    for name, p in zip(names, pods, strict=True)
+                    if p.created_at <= sample_time
+                ]
+            },
+            externals={"inflight": [round(rate(sample_time) * workload.latency_s * 1000)]},
+        )
+        result = controller.reconcile(Scale(len(pods), len(pods)), metrics, now)
+        new = result.desired_replicas
+        if new > len(pods):
+            pods += [_SimPod(now, now + workload.startup_s) for _ in range(new - len(pods))]
+        elif new < len(pods):
+            # The ReplicaSet removes the youngest (not-yet-ready first) pods.
+            pods = sorted(pods, key=lambda p: p.created_at)[:new]
+        timeline.append((now, new, sum(p.ready_at <= now for p in pods)))
+        now += SYNC_PERIOD_S
+    return timeline
 
 
-def test_behavior_defaults_add_four_pods_or_double_per_period() -> None:
-    hpa = Autoscaler(1, 100, Behavior.from_spec({}), replicas=1)
-    assert hpa.decide(0.0, 50) == 5  # max(1 + 4, 1 x 2)
-    assert hpa.decide(15.0, 50) == 10  # period start 5 → max(9, 10)
+def time_to_ready(
+    timeline: list[tuple[float, int, int]], replicas: int, startup_s: float, *, initial: int
+) -> float | None:
+    """When ``replicas`` pods were Ready: the first sync that asked for them, plus startup
+    (0 when the ``initial`` replicas were already enough)."""
+    if initial >= replicas:
+        return 0.0
+    for time, desired, _ in timeline:
+        if desired >= replicas:
+            return time + startup_s
+    return None
 
 
-def test_no_behavior_uses_the_legacy_limit() -> None:
-    hpa = Autoscaler(1, 100, None, replicas=1)
-    assert hpa.decide(0.0, 50) == 4  # max(2 x 1, 4)
-    assert hpa.decide(15.0, 50) == 8
+def _inflight(target_per_pod: float) -> MetricSpec:
+    """KEDA's in-flight trigger as the HPA it creates sees it: External, AverageValue."""
+    return MetricSpec.external("inflight", MetricTarget(average_value=round(target_per_pod * 1000)))
 
 
 def test_scale_down_waits_for_the_stabilization_window() -> None:
-    spec = autoscaling.behavior(stack_config("dev"))
-    hpa = Autoscaler(2, 10, Behavior.from_spec(spec), replicas=8)
-    hpa.recommendations.append((0.0, 8))
-    replicas = [hpa.decide(float(t), 2) for t in range(15, 300, 15)]
-    assert set(replicas) == {8}, "no scale-down inside the 300 s window"
-    assert hpa.decide(300.0, 2) == 4  # the 8 left the window: at most 50 % per 60 s
-    assert hpa.decide(345.0, 2) == 4
-    assert hpa.decide(360.0, 2) == 2
+    """dev's behavior: nothing inside the 300 s window, then at most 50 % per 60 s."""
+    behavior = Behavior.from_spec(autoscaling.behavior(stack_config("dev")))
+    hpa = HPASpec(10, (_inflight(1.0),), 2, behavior)
+    controller = HorizontalController(hpa)
+    metrics = StaticMetrics(externals={"inflight": [2000]})  # asks for 2 replicas
+
+    def sync(replicas: int, at: float) -> int:
+        return controller.reconcile(Scale(replicas, replicas), metrics, at).desired_replicas
+
+    assert sync(8, 0.0) == 8  # the first sync records 8 as its initial recommendation
+    assert {sync(8, float(t)) for t in range(15, 300, 15)} == {8}
+    assert sync(8, 300.0) == 4  # the 8 left the window: at most 50 % per 60 s
+    assert sync(4, 345.0) == 4
+    assert sync(4, 360.0) == 2
 
 
 # --- the stacks' defaults against the peak profile --------------------------------------------
@@ -148,20 +226,19 @@ def _worst_time_to_ready(
     """The slowest time to Ready over every phase of the sync loop against the spike."""
     scaling = cfg.autoscaling
     needed = _needed_replicas(cfg, peak)
-    mode, target = (
-        ("cpu", float(scaling.target_cpu_utilization))
+    metric = (
+        MetricSpec.resource("cpu", MetricTarget(average_utilization=scaling.target_cpu_utilization))
         if scaling.mode == "hpa"
-        else ("inflight", float(scaling.target_inflight_per_pod))
+        else _inflight(scaling.target_inflight_per_pod)
+    )
+    hpa = HPASpec(
+        scaling.max_replicas, (metric,), scaling.min_replicas, Behavior.from_spec(behavior)
     )
     worst = 0.0
     for phase in range(15):
-        hpa = Autoscaler(
-            scaling.min_replicas, scaling.max_replicas, Behavior.from_spec(behavior),
-            replicas=scaling.min_replicas,
-        )  # fmt: skip
         timeline = simulate(
-            hpa, _workload(cfg, peak), peak.rate, mode=mode, target=target,
-            duration_s=600.0, phase_s=float(phase),
+            HorizontalController(hpa), _workload(cfg, peak), peak.rate,
+            replicas=scaling.min_replicas, duration_s=600.0, phase_s=float(phase),
         )  # fmt: skip
         reached = time_to_ready(timeline, needed, peak.startup_s, initial=scaling.min_replicas)
         if reached is None:
