@@ -40,6 +40,16 @@ class RecordingEmulator:
     def sent(self, method: str = "sendMessage") -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    async def wait_sent(
+        self, count: int, method: str = "sendMessage", timeout_s: float = 20
+    ) -> list[Call]:
+        """The calls of ``method`` once there are at least ``count`` (the sender is async)."""
+        for _ in range(int(timeout_s / 0.02)):
+            if len(self.sent(method)) >= count:
+                break
+            await asyncio.sleep(0.02)
+        return self.sent(method)
+
     @property
     def state(self) -> Any:
         return self._app.state.emulator

@@ -201,7 +201,8 @@ class Repo:
             insert = (
                 "INSERT INTO outbox"  # noqa: S608 (placeholders only)
                 " (update_id, seq, method, params, chat_id, rate_keys, state, webhook_body,"
-                " done_at) SELECT v.u, v.s, v.m, v.p::json, v.c, v.k::text[], v.st, v.b,"
+                " done_at) SELECT v.u::bigint, v.s::smallint, v.m, v.p::json, v.c::bigint,"
+                " v.k::text[], v.st, v.b::bytea,"
                 " CASE WHEN v.d THEN now() END"
                 f" FROM (VALUES {rows}) AS v(u, s, m, p, c, k, st, b, d)"
             )
