@@ -8,6 +8,7 @@ stream is cut off at the cap too (``file_size`` is optional in the Bot API).
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -65,8 +66,11 @@ async def _download(api: BotApi, file_path: str, max_bytes: int) -> bytes | None
     """The file's bytes, or None once the stream passes ``max_bytes`` (the rest is not read)."""
     chunks: list[bytes] = []
     size = 0
+    started = time.perf_counter()
+    status = "error"
     try:
         async with api.session().get(api.file_prefix + file_path) as resp:
+            status = str(resp.status)
             if resp.status >= 500:
                 raise TransientApiError(f"file download: {resp.status}")
             if resp.status != 200:
@@ -78,4 +82,6 @@ async def _download(api: BotApi, file_path: str, max_bytes: int) -> bytes | None
                 chunks.append(chunk)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise TransientApiError(f"file download: {type(exc).__name__}") from None
+    finally:
+        api._observe("file", status, started)  # "file": never the path (one series per photo)
     return b"".join(chunks)

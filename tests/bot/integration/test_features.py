@@ -89,11 +89,11 @@ async def test_photo_goes_through_getfile_download_and_processing(bot_factory, s
     assert await scalar(db, "SELECT size_bytes FROM photos") > 1000
     assert "jpeg" in stub.sent()[-1].params["text"]
     assert (await stub.check_replies([(ALICE.id, 9)])).complete
-    # No label holds the file's path (one series per photo otherwise).
+    # The download is labelled "file", never with its path (one series per photo otherwise).
     async with session.get(bot.url + "/metrics") as resp:
         exposition = await resp.text()
     api_calls = [x for x in exposition.splitlines() if x.startswith("tgbot_bot_api_requests_total")]
-    assert any('method="getFile"' in line for line in api_calls), api_calls
+    assert any('method="file"' in line for line in api_calls), api_calls
     assert not any(".jpg" in line or "photos/" in line for line in api_calls), api_calls
 
 

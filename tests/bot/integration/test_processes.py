@@ -4,7 +4,6 @@ limiter, a crash mid-update, and multiprocess metrics."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import signal
 import sys
