@@ -34,6 +34,7 @@ class RecordingEmulator:
     calls: list[Call] = field(default_factory=list)
     received: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
+    port: int = 0  # 0: a free port
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -78,7 +79,7 @@ class RecordingEmulator:
     async def start(self) -> RecordingEmulator:
         self._app = create_app(self.config)
         config = uvicorn.Config(
-            self._record, host="127.0.0.1", port=0, lifespan="on", log_config=None,
+            self._record, host="127.0.0.1", port=self.port, lifespan="on", log_config=None,
             access_log=False, timeout_graceful_shutdown=1, interface="asgi3",
         )  # fmt: skip
         self._server = uvicorn.Server(config)

@@ -175,6 +175,7 @@ class Sender:
                 wait = self._global_next - loop.time() - max_wait if gated else 0.0
                 paid = gated and self._paid_interval > 0 and wait > 0
                 if wait > 0 and not paid:
+                    self.metrics.outbox_throttled.inc()  # held: the slot is past max_wait
                     if loop.time() + wait > deadline:
                         self._release(row, wait)
                         return None

@@ -154,7 +154,7 @@ OUTBOX_SENDS: Final = Metric(
 OUTBOX_THROTTLED: Final = Metric(
     "tgbot_outbox_throttled",
     Kind.COUNTER,
-    "Slot requests the limiter refused (the row holds or returns to pending; no budget spent).",
+    "Sends held because their slot was past the max wait (held or back to pending; none spent).",
 )
 OUTBOX_SLOT_DELAY: Final = Metric(
     "tgbot_outbox_slot_delay_seconds",
