@@ -7,6 +7,8 @@ import asyncio
 import sys
 import time
 
+import psycopg
+
 from bot.pool_budget import check_pool_budget, read_budget
 from bot.repo import Repo, Retention
 from bot_contract import updates as u
@@ -42,7 +44,7 @@ async def test_twice_the_global_limit_drains_and_fresh_updates_are_acked(
 
 async def test_retention_deletes_volume_in_batches_and_keeps_recent_rows(db):
     old, recent, batch = 50_000, 100, 10_000
-    async with await __import__("psycopg").AsyncConnection.connect(db, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(db, autocommit=True) as conn:
         for rows, age in ((old, "30 hours"), (recent, "1 minute")):
             await conn.execute(
                 "INSERT INTO processed_updates (update_id, update_type, processed_at)"
