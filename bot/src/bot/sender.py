@@ -166,8 +166,9 @@ class Sender:
             return row.params
         max_wait = self.settings.rate_max_wait_s
         deadline = loop.time() + self.settings.sender_hold_s
-        gated = "global" in keys
         while True:
+            # Gate only while this process books ahead; below the limit takes need no queue.
+            gated = "global" in keys and self._global_next > loop.time()
             if gated and not await self._enter_gate(deadline - loop.time()):
                 self._release(row, self._global_next - loop.time() - max_wait)
                 return None
@@ -181,7 +182,7 @@ class Sender:
                         return None
                     await asyncio.sleep(wait)
                 take, params = await self._take(row, keys, intervals, paid=paid)
-                if take.taken and gated and "allow_paid_broadcast" not in params:
+                if take.taken and "global" in keys and "allow_paid_broadcast" not in params:
                     booked = loop.time() + take.delay + self._intervals["global"]
                     self._global_next = max(self._global_next, booked)
             finally:
