@@ -48,10 +48,10 @@ async def test_retention_deletes_volume_in_batches_and_keeps_recent_rows(db):
         for rows, age in ((old, "30 hours"), (recent, "1 minute")):
             await conn.execute(
                 "INSERT INTO processed_updates (update_id, update_type, processed_at)"
-                f" SELECT g, 'text', now() - interval '{age}'"
-                " FROM generate_series((SELECT coalesce(max(update_id), 0) + 1"
-                " FROM processed_updates), (SELECT coalesce(max(update_id), 0)"
-                f" FROM processed_updates) + {rows}) AS g"
+                " SELECT g, 'text', now() - %s::interval FROM generate_series("
+                "(SELECT coalesce(max(update_id), 0) + 1 FROM processed_updates),"
+                " (SELECT coalesce(max(update_id), 0) FROM processed_updates) + %s) AS g",
+                (age, rows),
             )
         await conn.execute(
             "INSERT INTO outbox (update_id, seq, method, params, state, created_at, done_at)"
