@@ -293,11 +293,15 @@ class Repo:
         intervals: Sequence[float],
         max_wait: float,
         outbox_id: int | None = None,
+        *,
+        after_s: float = 0.0,
+        count: int = 1,
     ) -> SlotTake:
-        """Take a send slot on every key, or nothing (a refusal spends no budget)."""
+        """Take a send slot on every key (``count`` consecutive ones, not before ``after_s``
+        from now), or nothing: a refusal spends no budget."""
         cur = await self.conn.execute(
-            "SELECT taken, delay FROM take_slots(%s, %s, %s, %s)",
-            (list(keys), list(intervals), max_wait, outbox_id),
+            "SELECT taken, delay FROM take_slots(%s, %s, %s, %s, %s, %s)",
+            (list(keys), list(intervals), max_wait, outbox_id, after_s, count),
         )
         row = await cur.fetchone()
         if row is None:  # pragma: no cover (the function always returns one row)

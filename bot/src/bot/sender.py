@@ -21,6 +21,7 @@ row is counted (``tgbot_outbox_in_doubt_total``): an upper bound of the calls se
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -71,15 +72,10 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[Outcome] = []
         self._flushed = asyncio.Event()
-        self._global_next = 0.0  # loop time: no global slot before this (our own bookings)
-        self._gate = asyncio.Lock()
         s = settings
-        self._intervals = {
-            "chat": s.rate_chat_interval_s,
-            "group": s.rate_group_interval_s,
-            "global": 1 / s.rate_global_per_s if s.rate_global_per_s > 0 else 0.0,
-        }
-        self._paid_interval = 1 / s.rate_paid_per_s if s.rate_paid_per_s > 0 else 0.0
+        self._intervals = {"chat": s.rate_chat_interval_s, "group": s.rate_group_interval_s}
+        self._global = Budget(self, "global", s.rate_global_per_s) if s.rate_global_per_s else None
+        self._paid = Budget(self, "paid", s.rate_paid_per_s) if s.rate_paid_per_s else None
 
     def wake(self) -> None:
         """New rows were committed in this process: look now instead of at the next poll."""
@@ -154,83 +150,54 @@ class Sender:
     async def _take_slot(self, row: Leased) -> dict[str, Any] | None:
         """Wait for a slot on every key of ``row``; the parameters to send, or None (released).
 
-        Takes on the global key go through one gate per process, each waiting until the
-        process's own bookings leave the slot within ``BOT_RATE_MAX_WAIT_S``: so a process
-        asks the database about as often as slots come free, never in a herd.
+        The global (or paid) slot comes from this process's block of the fleet's budget
+        (:class:`Budget`); the chat's and group's keys are then taken in one statement, not
+        before that slot. A chat key that is further than ``BOT_RATE_MAX_WAIT_S`` refuses
+        without spending anything, and the global slot goes back to the block.
         """
         loop = asyncio.get_running_loop()
         keys, intervals = self._limits(row.rate_keys)
-        if not keys:
-            async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
-                await Repo(conn).mark_sending(row.id)
-            return row.params
         max_wait = self.settings.rate_max_wait_s
         deadline = loop.time() + self.settings.sender_hold_s
         while True:
-            # Gate only while this process books ahead; below the limit takes need no queue.
-            gated = "global" in keys and self._global_next > loop.time()
-            if gated and not await self._enter_gate(deadline - loop.time()):
-                self._release(row, self._global_next - loop.time() - max_wait)
-                return None
-            try:
-                wait = self._global_next - loop.time() - max_wait if gated else 0.0
-                paid = gated and self._paid_interval > 0 and wait > 0
-                if wait > 0 and not paid:
-                    self.metrics.outbox_throttled.inc()  # held: the slot is past max_wait
-                    if loop.time() + wait > deadline:
-                        self._release(row, wait)
-                        return None
-                    await asyncio.sleep(wait)
-                take, params = await self._take(row, keys, intervals, paid=paid)
-                if take.taken and "global" in keys and "allow_paid_broadcast" not in params:
-                    booked = loop.time() + take.delay + self._intervals["global"]
-                    self._global_next = max(self._global_next, booked)
-            finally:
-                if gated:
-                    self._gate.release()
+            params, budget, at = row.params, None, loop.time()
+            if "global" in row.rate_keys and self._global is not None:
+                budget = self._global
+                if self._paid is not None and self._global.next_free() - loop.time() > max_wait:
+                    budget, params = self._paid, {**row.params, "allow_paid_broadcast": True}
+                slot = await budget.acquire(deadline)
+                if slot is None:
+                    self._release(row, self.settings.sender_poll_s)
+                    return None
+                at = slot
+            after = max(at - loop.time(), 0.0)
+            async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
+                repo = Repo(conn)
+                if keys:
+                    take = await repo.take_slots(
+                        keys, intervals, max_wait + after, row.id, after_s=after
+                    )
+                else:
+                    await repo.mark_sending(row.id)
+                    take = SlotTake(True, after)
             if take.taken:
                 self.metrics.outbox_slot_delay.observe(take.delay)
                 if take.delay > 0:
                     await asyncio.sleep(take.delay)
                 return params
+            if budget is not None:
+                budget.give_back(at)
             self.metrics.outbox_throttled.inc()
-            wait = max(take.delay - max_wait, 0.01)
+            wait = max(take.delay - after - max_wait, 0.01)
             if loop.time() + wait > deadline:
                 self._release(row, wait)
                 return None
             await asyncio.sleep(wait)
 
-    async def _enter_gate(self, within: float) -> bool:
-        try:
-            async with asyncio.timeout(max(within, 0.0)):
-                await self._gate.acquire()
-        except TimeoutError:
-            return False
-        return True
-
     def _release(self, row: Leased, retry_in: float) -> None:
         """Too far for this lease: back to pending until then (no budget was spent)."""
         self.metrics.outbox_throttled.inc()
         self._queue(Outcome(row.id, "pending", retry_in=max(retry_in, self.settings.sender_poll_s)))
-
-    async def _take(
-        self, row: Leased, keys: list[str], intervals: list[float], *, paid: bool
-    ) -> tuple[SlotTake, dict[str, Any]]:
-        """One ``take_slots``; over the global rate, the paid lane (``allow_paid_broadcast``)."""
-        max_wait = self.settings.rate_max_wait_s
-        async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
-            repo = Repo(conn)
-            if not paid:
-                take = await repo.take_slots(keys, intervals, max_wait, row.id)
-                if take.taken or not self._paid_interval or "global" not in keys:
-                    return take, row.params
-            lane = [("paid", self._paid_interval) if k == "global" else (k, i)
-                    for k, i in zip(keys, intervals, strict=True)]  # fmt: skip
-            lane.sort()
-            take = await repo.take_slots(
-                [k for k, _ in lane], [i for _, i in lane], max_wait, row.id
-            )
-            return take, {**row.params, "allow_paid_broadcast": True}
 
     async def _call(self, row: Leased, params: dict[str, Any]) -> Outcome:
         try:
@@ -256,7 +223,7 @@ class Sender:
         return Outcome(row.id, "sent", message_id if isinstance(message_id, int) else None)
 
     def _limits(self, keys: tuple[str, ...]) -> tuple[list[str], list[float]]:
-        """The keys with a limit configured, and their intervals (sorted by key)."""
+        """The chat and group keys with a limit configured, and their intervals (sorted)."""
         chosen = [(k, self._intervals.get(k.split(":", 1)[0], 0.0)) for k in sorted(keys)]
         chosen = [(k, i) for k, i in chosen if i > 0]
         return [k for k, _ in chosen], [i for _, i in chosen]
@@ -303,3 +270,72 @@ class Sender:
                 if not is_transient(exc):
                     raise
             await asyncio.sleep(STATS_S)
+
+
+class Budget:
+    """A process's block of a fleet-wide key's slots (``global``, ``paid``).
+
+    One hot row cannot take a statement per send: a sender takes ``BLOCK_S`` worth of
+    consecutive slots in one ``take_slots`` (``p_count``) and hands them out in order. One
+    task at a time fetches (a lock), waiting while the fleet's budget is further than
+    ``BOT_RATE_MAX_WAIT_S`` away; a refusal spends nothing. Slots whose time passed unused
+    are dropped (no bursts), and a slot a chat key refused goes back to the front.
+    """
+
+    #: Seconds of a key's rate taken in one statement.
+    BLOCK_S = 0.05
+
+    def __init__(self, sender: Sender, key: str, rate: float) -> None:
+        self.sender, self.key = sender, key
+        self.interval = 1 / rate
+        self.count = max(1, int(rate * self.BLOCK_S))
+        self._slots: collections.deque[float] = collections.deque()  # loop times
+        self._lock = asyncio.Lock()
+        self._refused_until = 0.0
+
+    def next_free(self) -> float:
+        """The loop time of the next slot this process knows of (a lower bound)."""
+        self._drop_passed()
+        return self._slots[0] if self._slots else self._refused_until
+
+    def give_back(self, slot: float) -> None:
+        """An unused slot, for the next send."""
+        self._slots.appendleft(slot)
+
+    def _drop_passed(self) -> None:
+        now = asyncio.get_running_loop().time()
+        while self._slots and self._slots[0] < now - self.interval:
+            self._slots.popleft()
+
+    async def acquire(self, deadline: float) -> float | None:
+        """The loop time of this send's slot, or None when none comes before ``deadline``."""
+        loop = asyncio.get_running_loop()
+        settings, metrics = self.sender.settings, self.sender.metrics
+        while True:
+            self._drop_passed()
+            if self._slots:
+                return self._slots.popleft()
+            try:
+                async with asyncio.timeout(max(deadline - loop.time(), 0.0)):
+                    await self._lock.acquire()
+            except TimeoutError:
+                return None
+            try:
+                if self._slots:
+                    continue
+                async with self.sender.pool.connection(timeout=settings.db_pool_timeout_s) as conn:
+                    take = await Repo(conn).take_slots(
+                        [self.key], [self.interval], settings.rate_max_wait_s, count=self.count
+                    )
+                start = loop.time() + take.delay
+                if take.taken:
+                    self._slots.extend(start + n * self.interval for n in range(self.count))
+                    continue
+                metrics.outbox_throttled.inc()
+                wait = take.delay - settings.rate_max_wait_s
+                self._refused_until = loop.time() + take.delay
+                if loop.time() + wait > deadline:
+                    return None
+                await asyncio.sleep(max(wait, 0.001))
+            finally:
+                self._lock.release()

@@ -73,14 +73,17 @@ BEGIN
               due.state = 'sending';
 END $$;
 
--- Take one send slot on every key at once, or nothing: a refusal spends no budget. Each key's
--- slots are its interval apart across the fleet (database clock). When the common slot is at
--- most p_max_wait seconds away, every key's last slot moves to it and `taken` is true;
--- `delay` is the seconds until that slot (or, refused, until it). Keys are locked in sorted
--- order, so concurrent takers cannot deadlock. With p_outbox_id, the row turns 'sending' in
--- the same statement: from here on its call may be out.
+-- Take a send slot on every key at once, or nothing: a refusal spends no budget. Each key's
+-- slots are its interval apart across the fleet (database clock). The common slot is the
+-- earliest free slot of every key, and not before p_after_s seconds from now; when it is at most
+-- p_max_wait seconds away, every key's last slot moves to it and `taken` is true; `delay` is the
+-- seconds until it (refused: until it would have been). p_count > 1 takes that many consecutive
+-- slots (a sender's block of the global budget: one statement for many sends). Keys are locked
+-- in sorted order, so concurrent takers cannot deadlock. With p_outbox_id, the row turns
+-- 'sending' in the same statement: from here on its call may be out.
 CREATE FUNCTION take_slots(p_keys text[], p_intervals float8[], p_max_wait float8,
-                           p_outbox_id bigint, OUT taken boolean, OUT delay float8)
+                           p_outbox_id bigint DEFAULT NULL, p_after_s float8 DEFAULT 0,
+                           p_count integer DEFAULT 1, OUT taken boolean, OUT delay float8)
 LANGUAGE plpgsql AS $$
 DECLARE
     now_s float8 := extract(epoch FROM clock_timestamp());
@@ -89,12 +92,12 @@ BEGIN
     SELECT k, now_s - i, i FROM unnest(p_keys, p_intervals) AS t(k, i)
     ON CONFLICT (key) DO NOTHING;
     PERFORM 1 FROM rate_slots AS r WHERE r.key = ANY(p_keys) ORDER BY r.key FOR UPDATE;
-    SELECT greatest(max(r.last_at + t.i), now_s) - now_s INTO delay
+    SELECT greatest(max(r.last_at + t.i), now_s + p_after_s) - now_s INTO delay
     FROM rate_slots AS r JOIN unnest(p_keys, p_intervals) AS t(k, i) ON r.key = t.k;
-    delay := coalesce(delay, 0);
+    delay := coalesce(delay, greatest(p_after_s, 0));
     taken := delay <= p_max_wait;
     IF taken THEN
-        UPDATE rate_slots AS r SET last_at = now_s + delay, interval_s = t.i
+        UPDATE rate_slots AS r SET last_at = now_s + delay + (p_count - 1) * t.i, interval_s = t.i
         FROM unnest(p_keys, p_intervals) AS t(k, i) WHERE r.key = t.k;
         IF p_outbox_id IS NOT NULL THEN
             UPDATE outbox SET state = 'sending' WHERE outbox.id = p_outbox_id;
