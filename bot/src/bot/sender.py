@@ -282,16 +282,24 @@ class Budget:
     are dropped (no bursts), and a slot a chat key refused goes back to the front.
     """
 
-    #: Seconds of a key's rate taken in one statement.
+    #: Seconds of a key's rate taken in one statement, at least (more when fetching is slow).
     BLOCK_S = 0.05
 
     def __init__(self, sender: Sender, key: str, rate: float) -> None:
         self.sender, self.key = sender, key
+        self.rate = rate
         self.interval = 1 / rate
-        self.count = max(1, int(rate * self.BLOCK_S))
+        self._fetch_s = 0.0  # how long the last fetch took (pool wait + round trip)
         self._slots: collections.deque[float] = collections.deque()  # loop times
         self._lock = asyncio.Lock()
         self._refused_until = 0.0
+
+    def _count(self, max_wait: float) -> int:
+        """Slots per fetch: a block must outlast the next fetch, or the budget goes unused
+        while the fetch waits for a pool connection under load (measured: 54 % of a 100/s
+        limit at 10x overload with 50 ms blocks). At most ``max_wait`` worth."""
+        cover = max(self.BLOCK_S, 2 * self._fetch_s)
+        return max(1, min(int(self.rate * cover), int(self.rate * max(max_wait, self.BLOCK_S))))
 
     def next_free(self) -> float:
         """The loop time of the next slot this process knows of (a lower bound)."""
@@ -323,13 +331,16 @@ class Budget:
             try:
                 if self._slots:
                     continue
+                count = self._count(settings.rate_max_wait_s)
+                began = loop.time()
                 async with self.sender.pool.connection(timeout=settings.db_pool_timeout_s) as conn:
                     take = await Repo(conn).take_slots(
-                        [self.key], [self.interval], settings.rate_max_wait_s, count=self.count
+                        [self.key], [self.interval], settings.rate_max_wait_s, count=count
                     )
+                self._fetch_s = loop.time() - began
                 start = loop.time() + take.delay
                 if take.taken:
-                    self._slots.extend(start + n * self.interval for n in range(self.count))
+                    self._slots.extend(start + n * self.interval for n in range(count))
                     continue
                 metrics.outbox_throttled.inc()
                 wait = take.delay - settings.rate_max_wait_s
