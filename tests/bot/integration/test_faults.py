@@ -27,7 +27,7 @@ async def _deliver(client: aiohttp.ClientSession, urls: list[str], update: dict)
     """As Telegram does: until a 2xx, with a pause; any replica."""
     for _ in range(100):
         try:
-            if await post(client, random.choice(urls), update) == 200:  # noqa: S311
+            if await post(client, random.choice(urls), update) == 200:
                 return
         except aiohttp.ClientError:
             pass
@@ -72,7 +72,7 @@ async def test_faults_lose_nothing_and_duplicate_only_inside_the_window(spawn_bo
     assert check.complete, check  # every update got its reply
     replies = stub.state.stats()["replies"]
     twice = replies["duplicate_messages"]
-    print(  # noqa: T201
+    print(
         f"faults: {UPDATES} updates, {twice} replies sent twice ({100 * twice / UPDATES:.2f}%),"
         f" {in_doubt:.0f} rows taken over in doubt, 429s {stub.state.stats()['rate_limited']}"
     )
