@@ -14,7 +14,7 @@ setup: ## Install uv if missing, then every member and the dev tools from uv.loc
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv; uv sync --all-packages --locked
 
 demo: setup ## Local environment (our recording and alert rules loaded) plus a gated load run; report in reports/<time>/
-	$(RUN) python -m loadtest run --prometheus-rules dashboards/build/rules/tgscale.rules.yaml
+	$(RUN) python -m localenv demo --prometheus-rules dashboards/build/rules/tgscale.rules.yaml
 
 test: setup lint typecheck imports hadolint workflows test-unit test-loadtest ## Everything that runs on this machine
 
@@ -43,10 +43,10 @@ bench-bot: setup ## Benchmark our bot against PTB baselines
 	$(RUN) python bot/bench/bench_bot.py
 
 bench-loadgen: setup ## Benchmark the telegram delivery model against plain FastHttpUser
-	$(RUN) python -m loadtest bench
+	$(RUN) python -m localenv bench-loadgen
 
 capacity: setup ## Ramp one bot worker to its knee and print autoscaler advice
-	$(RUN) python -m loadtest capacity
+	$(RUN) python -m localenv capacity
 
 manifests: setup ## Write every object of STACK to build/manifests/<stack>/
 	$(RUN) python -m infra.manifests $(STACK)
@@ -55,4 +55,4 @@ dashboards: setup ## Regenerate dashboards and rules into dashboards/build/
 	$(RUN) python -m dashboards build
 
 dashboards-preview: setup ## Short load run, rules loaded; draws reports/dashboards-preview/dashboard.png
-	$(RUN) python -m loadtest run --profile preview --report-dir reports/dashboards-preview --prometheus-rules dashboards/build/rules/tgscale.rules.yaml
+	$(RUN) python -m localenv demo --profile preview --report-dir reports/dashboards-preview --prometheus-rules dashboards/build/rules/tgscale.rules.yaml

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -35,12 +36,38 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+#: Test folders whose modules import Locust, which monkey-patches the standard library with
+#: gevent on import; the rest of the suite (asyncio) must never run patched.
+_GEVENT_DIRECTORIES = (Path(__file__).parent / "loadtest",)
+_UNPATCHED = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a session that is not only the gevent folders, import Locust without patching.
+
+    Then ``pytest tests`` (or ``--collect-only tests``) collects everything in one process, and
+    the gevent folders' tests are skipped with the command that runs them in their own.
+    """
+    paths = [Path(arg.split("::")[0]).resolve() for arg in config.args] or [Path.cwd()]
+    gevent_only = all(
+        any(path.is_relative_to(directory) for directory in _GEVENT_DIRECTORIES) for path in paths
+    )
+    patched = "locust" in sys.modules  # a gevent folder's conftest was loaded first
+    config.stash[_UNPATCHED] = not gevent_only and not patched
+    if config.stash[_UNPATCHED]:
+        os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    own_process = pytest.mark.skip(reason="gevent: run in its own process (make test-loadtest)")
     for item in items:
         parts = Path(item.path).parts
         for directory, marker in _MARKER_BY_DIRECTORY.items():
             if directory in parts:
                 item.add_marker(getattr(pytest.mark, marker))
+        in_gevent_folder = any(Path(item.path).is_relative_to(d) for d in _GEVENT_DIRECTORIES)
+        if config.stash[_UNPATCHED] and in_gevent_folder:
+            item.add_marker(own_process)
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,9 @@ from bot.repo import migrate
 from bot.settings import Settings
 from bot.web import BotState, create_app
 from bot_contract.webhook import SECRET_HEADER, WEBHOOK_PATH
-from loadtest.emulator.config import EmulatorConfig, FloodConfig
+from botapi_emulator.config import EmulatorConfig, FloodConfig
 from tests.bot.emulator import RecordingEmulator
+from tests.support.ports import free_port
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -172,14 +173,6 @@ async def outbox_settled(url: str, timeout_s: float = 20) -> int:
             break
         await asyncio.sleep(0.05)
     return int(await scalar(url, "SELECT count(*) FROM outbox WHERE done_at IS NOT NULL"))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The real Bot API emulator (``loadtest.emulator``), in-process on 127.0.0.1:<free port>,
+"""The real Bot API emulator (``botapi_emulator``), in-process on 127.0.0.1:<free port>,
 behind a thin ASGI recorder so tests can also see each call's parameters and arrival time.
 
 The emulator supplies the Bot API's behaviour (results, validation, flood control with 429s,
@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 import uvicorn
 
-from loadtest.emulator.app import create_app
-from loadtest.emulator.config import EmulatorConfig, FaultConfig, FloodConfig, MethodFaults
-from loadtest.emulator.control import EmulatorClient, ReplyCheck
+from botapi_emulator.app import create_app
+from botapi_emulator.config import EmulatorConfig, FaultConfig, FloodConfig, MethodFaults
+from botapi_emulator.control import EmulatorClient, ReplyCheck
 
 
 @dataclass

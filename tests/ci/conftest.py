@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from workflow_model import (
+
+from tests.ci.workflow_model import (
     WORKFLOWS_DIR,
     Definition,
     LoadSuiteContract,

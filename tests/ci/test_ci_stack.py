@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
-from workflow_model import REPO_ROOT, Step, load_yaml, workflow
 
 from bot_contract import webhook
 from infra.config import PROJECT, SECRET_KEYS, is_pinned, load_stack
 from infra.manifests import autoscaling, build
+from tests.ci.workflow_model import REPO_ROOT, Step, load_yaml, workflow
 
 LOAD_GATE = workflow("load-gate.yml")
 GATE_ENV: dict[str, str] = {str(k): str(v) for k, v in LOAD_GATE.doc["jobs"]["gate"]["env"].items()}

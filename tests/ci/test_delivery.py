@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from workflow_model import (
+
+from tests.ci.workflow_model import (
     GITHUB_DIR,
     REPO_ROOT,
     WORKFLOWS_DIR,

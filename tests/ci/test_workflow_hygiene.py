@@ -6,7 +6,8 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from workflow_model import (
+
+from tests.ci.workflow_model import (
     REPO_ROOT,
     Definition,
     Step,

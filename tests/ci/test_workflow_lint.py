@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from workflow_model import GITHUB_DIR, REPO_ROOT, WORKFLOWS_DIR
+
+from tests.ci.workflow_model import GITHUB_DIR, REPO_ROOT, WORKFLOWS_DIR
 
 ACTIONLINT = GITHUB_DIR / "lint" / "actionlint.mjs"
 ZIZMOR = Path(sys.executable).with_name("zizmor")

@@ -1,6 +1,6 @@
 """The real-data harness itself, proven against a small webhook stand-in: the driver's exporter
 is scraped by a real Prometheus with our rules (the load suite's
-:func:`loadtest.localenv.local_prometheus`), and the load-suite queries return data.
+:func:`tests.support.prometheus.local_prometheus`), and the load-suite queries return data.
 
 The full proof with the real bot is tests/dashboards/integration/test_real_data.py.
 """
@@ -21,8 +21,8 @@ from dashboards.__main__ import main
 from dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 from dashboards.preview import render
 from dashboards.queries import Query, all_queries
-from loadtest.localenv import local_prometheus
 from tests.dashboards.driver import Driver, Stage
+from tests.support.prometheus import local_prometheus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

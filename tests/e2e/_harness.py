@@ -4,7 +4,7 @@ The fixture is assigned into each test module (``run_load = _harness.run_load``)
 served from a ``tests/e2e/conftest.py``: the load suite's tests import their own conftest by
 module name, and one pytest process runs both folders.
 
-They run ``python -m loadtest run`` and watch its processes.
+They run ``python -m localenv demo`` and watch its processes.
 
 Each run is a child process in its own session (killed as a group if the test fails), whose
 descendants and listening TCP ports are sampled while it runs, so tests can assert that nothing
@@ -37,7 +37,7 @@ PROFILE = str(Path(__file__).parent / "profiles" / "peak_under_limits.toml")
 
 @dataclass
 class Run:
-    """One finished ``python -m loadtest run``: exit code, output, what it started."""
+    """One finished ``python -m localenv demo``: exit code, output, what it started."""
 
     returncode: int
     output: str
@@ -99,14 +99,14 @@ def run_load_command(
     timeout_s: float = 300.0,
     during: Callable[[int, float], None] | None = None,
 ) -> Run:
-    """Run ``python -m loadtest run ARGS`` to completion (bounded), sampling its processes.
+    """Run ``python -m localenv demo ARGS`` to completion (bounded), sampling its processes.
 
     ``during(pid, elapsed_s)`` is called about once a second while the run is going, for tests
     that act mid-run (kill a worker, send Ctrl-C).
     """
     report_dir = tmp_path / f"report-{len(children)}"
     out_path = tmp_path / f"output-{len(children)}.txt"
-    argv = [sys.executable, "-m", "loadtest", "run", "--report-dir", str(report_dir), *args]
+    argv = [sys.executable, "-m", "localenv", "demo", "--report-dir", str(report_dir), *args]
     with out_path.open("wb") as out:
         child = subprocess.Popen(
             argv,
@@ -122,7 +122,7 @@ def run_load_command(
     while child.poll() is None:
         elapsed = time.monotonic() - started
         if elapsed > timeout_s:
-            raise AssertionError(f"loadtest run exceeded {timeout_s} s:\n{out_path.read_text()}")
+            raise AssertionError(f"localenv demo exceeded {timeout_s} s:\n{out_path.read_text()}")
         _sample(child.pid, result)
         if during is not None:
             during(child.pid, elapsed)
@@ -134,7 +134,7 @@ def run_load_command(
 
 @pytest.fixture
 def run_load(tmp_path: Path) -> Iterator[Callable[..., Run]]:
-    """``run_load(*args, env=..., timeout_s=..., during=...)`` runs ``python -m loadtest run``.
+    """``run_load(*args, env=..., timeout_s=..., during=...)`` runs ``python -m localenv demo``.
 
     Whatever is still running when the test ends is killed as a process group.
     """

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import _harness
-from _harness import PROFILE
+from tests.e2e import _harness
+from tests.e2e._harness import PROFILE
 
 #: The fixture (see _harness: no conftest here).
 run_load = _harness.run_load
@@ -18,7 +18,7 @@ run_load = _harness.run_load
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from _harness import Run
+    from tests.e2e._harness import Run
 
 REPLIES_GATE = "every update needing a reply got one"
 

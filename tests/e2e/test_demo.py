@@ -1,6 +1,6 @@
 """``make demo`` end to end: the whole system on this machine, a gated run, its report, teardown.
 
-These run ``python -m loadtest run`` exactly as a user would (the local environment, Locust,
+These run ``python -m localenv demo`` exactly as a user would (the local environment, Locust,
 the gates and the report), so they take about a minute each.
 """
 
@@ -12,11 +12,11 @@ import signal
 import xml.etree.ElementTree as ET  # our own report, not untrusted input
 from typing import TYPE_CHECKING
 
-import _harness
 import psutil
-from _harness import PROFILE, descendants, is_bot_server
 
 from loadtest.report import REPORT_FILES
+from tests.e2e import _harness
+from tests.e2e._harness import PROFILE, descendants, is_bot_server
 
 #: The fixture (see _harness: no conftest here).
 run_load = _harness.run_load
@@ -24,7 +24,7 @@ run_load = _harness.run_load
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from _harness import Run
+    from tests.e2e._harness import Run
 
 
 def _failed_gates(summary: dict[str, object]) -> set[str]:

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import _harness
 import psutil
 import psycopg
-from _harness import descendants, is_bot_server
+
+from tests.e2e import _harness
+from tests.e2e._harness import descendants, is_bot_server
 
 #: A slow steady stream: with the handler delay below, ~6 updates are in flight per worker, so
 #: the killed worker surely takes some with it (their connections reset, Telegram redelivers).
@@ -30,7 +31,7 @@ run_load = _harness.run_load
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from _harness import Run
+    from tests.e2e._harness import Run
 
 
 def _workers(server: psutil.Process) -> list[psutil.Process]:

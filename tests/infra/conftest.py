@@ -6,7 +6,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
-from infra_harness import CASES, ProgramRun, cached_run, stack_config
+
+from tests.infra.infra_harness import CASES, ProgramRun, cached_run, stack_config
 
 if TYPE_CHECKING:
     from infra.config import StackConfig

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -21,9 +20,10 @@ from typing import TYPE_CHECKING
 import gevent
 import pytest
 from gevent.monkey import MonkeyPatchWarning
-from recorder import Recorder, serve
 
-from loadtest._process import stop_group
+from localenv.process import stop_group
+from tests.loadtest.recorder import Recorder, serve
+from tests.support.ports import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -94,20 +94,13 @@ def locust_command(url: str, *args: str) -> list[str]:
     ]
 
 
-def free_port() -> int:
-    """An ephemeral port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def emulator_process(*options: str) -> Iterator[str]:
-    """Run ``python -m loadtest emulator`` on a free port; yield its URL once it answers."""
+    """Run ``python -m botapi_emulator`` on a free port; yield its URL once it answers."""
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "loadtest", "emulator", "--host", "127.0.0.1",
+            sys.executable, "-m", "botapi_emulator", "--host", "127.0.0.1",
             "--port", str(port), *options,
         ],
         cwd=ROOT,

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 import pytest
-from conftest import emulator_process, locust_command, run
 
 from loadtest.delivery import BodyReplies, executes
 from loadtest.tally import Tally
+from tests.loadtest.conftest import emulator_process, locust_command, run
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import gevent
 import pytest
-from conftest import free_port
-from kube_exporter import KubeExporter
 
-from loadtest._process import stop_group
 from loadtest.profiles import GateConfig
 from loadtest.prometheus_gates import Kube, Window, prometheus_gates
+from localenv.process import stop_group
+from tests.loadtest.kube_exporter import KubeExporter
+from tests.support.ports import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

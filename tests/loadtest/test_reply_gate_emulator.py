@@ -1,4 +1,4 @@
-"""The replies gate against the real Bot API emulator (``python -m loadtest emulator``)."""
+"""The replies gate against the real Bot API emulator (``python -m botapi_emulator``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import urllib.request
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import emulator_process
 
 from loadtest import gates as g
+from tests.loadtest.conftest import emulator_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -19,18 +19,12 @@ def test_split_target_keeps_the_path_or_uses_the_default() -> None:
 
 
 def test_locust_command_wires_the_report_and_keeps_the_secret_out_of_argv() -> None:
-    args = runner.build_parser().parse_args(
-        ["--profile", "steady", "--duration", "30", "--secret", "hush", "--", "--check-p95-ms", "9"]
-    )
-    command = runner.locust_command(
-        args,
-        host="http://h:1",
-        path="/p",
-        report_dir=Path("out"),
-        emulator="http://e:2",
-        prometheus=None,
-        metrics_port=9646,
-    )
+    argv = ["--target", "http://h:1/p", "--profile", "steady", "--duration", "30"]
+    argv += ["--secret", "hush", "--emulator", "http://e:2", "--", "--check-p95-ms", "9"]
+    args = runner.build_parser().parse_args(argv)
+    wiring = runner.Wiring.from_args(args)
+    assert wiring.secret == "hush"  # noqa: S105 (a test value)
+    command = runner.locust_command(args, wiring, Path("out"))
     joined = " ".join(command)
     assert "hush" not in joined
     for expected in (
@@ -43,7 +37,6 @@ def test_locust_command_wires_the_report_and_keeps_the_secret_out_of_argv() -> N
         "--csv out/locust",
         "--shape-duration 30.0",
         "--emulator-url http://e:2",
-        "--prometheus-port 9646",
     ):
         assert expected in joined, expected
     assert "--prometheus-url" not in joined
@@ -53,3 +46,10 @@ def test_locust_command_wires_the_report_and_keeps_the_secret_out_of_argv() -> N
 def test_usage_errors_exit_2(tmp_path, capsys) -> None:
     assert runner.main(["--profile", "steady", "--duration", "-1", "--target", "http://x"]) == 2
     assert "--duration must be > 0" in capsys.readouterr().err
+
+
+def test_run_needs_a_target_and_never_starts_an_environment(capsys) -> None:
+    with pytest.raises(SystemExit) as usage:
+        runner.main(["--profile", "steady"])
+    assert usage.value.code == 2
+    assert "--target" in capsys.readouterr().err

@@ -12,10 +12,11 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import gevent
-from conftest import ROOT, Run, free_port, locust_command, run
-from recorder import CALLBACK_QUEUE_OFFSET, Recorder
 
 from bot_contract import metrics
+from tests.loadtest.conftest import ROOT, Run, locust_command, run
+from tests.loadtest.recorder import CALLBACK_QUEUE_OFFSET, Recorder
+from tests.support.ports import free_port
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,17 +1,15 @@
 """``python -m loadtest <command>``: one entry point, each command owned by its own module.
 
-Commands: ``run`` (a profile, gated), ``emulator`` (the Bot API emulator), ``bench``
-(generator throughput), ``capacity`` (one worker's knee and autoscaler advice).
+Commands: ``run --target URL`` (a profile against a deployment, gated). The local environment
+and the tools that orchestrate runs on it are ``python -m localenv``; the Bot API emulator is
+``python -m botapi_emulator``.
 """
 
 import importlib
 import sys
 
 _COMMANDS = {
-    "run": ("loadtest.runner", "Run a load profile and gate it (local environment or --target)."),
-    "emulator": ("loadtest.emulator", "Serve the Bot API emulator."),
-    "bench": ("loadtest.bench", "Benchmark one generator core: telegram model vs FastHttpUser."),
-    "capacity": ("loadtest.capacity", "Find one bot worker's knee and recommend autoscaling."),
+    "run": ("loadtest.runner", "Run a load profile against --target URL and gate it."),
 }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.bot.conftest import free_port, make_settings, outbox_settled, start_bot
+from tests.bot.conftest import make_settings, outbox_settled, start_bot
+from tests.support.ports import free_port
 from tests.bot.emulator import RecordingEmulator
 from tests.bot.factories import text
 

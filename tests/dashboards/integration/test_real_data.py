@@ -1,6 +1,6 @@
 """Proof on real data: the bot (on real PostgreSQL) answers a short load through the Bot API
 emulator while a real Prometheus scrapes it, the emulator and the load driver with our rules
-loaded (the load suite's local environment, ``loadtest.localenv``); then EVERY dashboard query,
+loaded (the local environment, ``localenv``); then EVERY dashboard query,
 template-variable query, recording rule and alert expression runs through the Prometheus HTTP
 API (prometheus-api-client).
 
@@ -25,7 +25,7 @@ from dashboards.audience import active_users_sql
 from dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 from dashboards.preview import render
 from dashboards.queries import Query, all_queries
-from loadtest.localenv import local_environment
+from localenv.environment import local_environment
 from tests.dashboards.driver import Driver, Stage
 
 if TYPE_CHECKING:

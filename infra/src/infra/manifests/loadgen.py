@@ -151,9 +151,9 @@ def worker_deployment(cfg: StackConfig) -> dict[str, Any]:
 
 
 def emulator_deployment(cfg: StackConfig) -> dict[str, Any]:
-    """The Bot API emulator (``python -m loadtest emulator``)."""
+    """The Bot API emulator (``python -m botapi_emulator``)."""
     command = [
-        "python", "-m", "loadtest", "emulator",
+        "python", "-m", "botapi_emulator",
         "--host", "0.0.0.0", "--port", str(_meta.EMULATOR_PORT),  # noqa: S104 (in a container)
     ]  # fmt: skip
     container = _container(cfg, "emulator", command, [])

@@ -1,0 +1,1 @@
+"""``python -m localenv capacity``: one worker's knee, the limit that bound it, HPA advice."""
