@@ -50,7 +50,7 @@ async def test_faults_lose_nothing_and_duplicate_only_inside_the_window(spawn_bo
     rng = random.Random(12)
     async with aiohttp.ClientSession() as client:
         for start in range(0, UPDATES, 30):
-            batch = updates[start:start + 30]
+            batch = updates[start : start + 30]
             await asyncio.gather(*(_deliver(client, urls, x) for x in batch))
             again = [x for x in batch if rng.random() < 0.1]  # redelivered after a 200
             await asyncio.gather(*(_deliver(client, urls, x) for x in again))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from tests.bot.conftest import make_settings, outbox_settled, start_bot
-from tests.support.ports import free_port
 from tests.bot.emulator import RecordingEmulator
 from tests.bot.factories import text
+from tests.support.ports import free_port
 
 
 async def test_starts_without_the_bot_api_then_opens_when_getme_answers(db, session):
