@@ -93,6 +93,8 @@ class Sender:
             stats.cancel()
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=self.settings.api_timeout_s + 1)
+            for task in list(self._tasks):  # still holding for a slot: their leases expire
+                task.cancel()
             flusher.cancel()
             await asyncio.gather(flusher, stats, return_exceptions=True)
             with contextlib.suppress(Exception):
