@@ -8,7 +8,6 @@ creates a fresh database for that test.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 import uuid
@@ -21,19 +20,11 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-# Tests under these folders get the marker automatically (see pytest_collection_modifyitems).
-_MARKER_BY_DIRECTORY = {"integration": "integration", "e2e": "load"}
+# Tests under these folders get the marker automatically (see pytest_collection_modifyitems):
+# localenv's tests start real processes (PostgreSQL, Prometheus, stand-ins).
+_MARKER_BY_DIRECTORY = {"integration": "integration", "e2e": "load", "localenv": "integration"}
 
 SHARED_DIR = Path(os.environ.get("TGSCALE_SHARED_DIR", Path(__file__).parents[2] / "shared"))
-
-
-def interruptible() -> None:
-    """``preexec_fn`` for children a test will send Ctrl-C (SIGINT) to.
-
-    A non-interactive shell starts background jobs (``.ci/run &``) with SIGINT ignored, and an
-    ignored signal stays ignored across exec: the child would never see the test's Ctrl-C.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 #: Test folders whose modules import Locust, which monkey-patches the standard library with
@@ -58,6 +49,12 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collection imported what it needed: child processes (Locust runs) must patch again."""
+    if session.config.stash[_UNPATCHED]:
+        os.environ.pop("LOCUST_SKIP_MONKEY_PATCH", None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     own_process = pytest.mark.skip(reason="gevent: run in its own process (make test-loadtest)")
     for item in items:
@@ -65,6 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for directory, marker in _MARKER_BY_DIRECTORY.items():
             if directory in parts:
                 item.add_marker(getattr(pytest.mark, marker))
+        if "postgres_server_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)  # a real PostgreSQL, wherever the test is
         in_gevent_folder = any(Path(item.path).is_relative_to(d) for d in _GEVENT_DIRECTORIES)
         if config.stash[_UNPATCHED] and in_gevent_folder:
             item.add_marker(own_process)

@@ -39,6 +39,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,9 +124,9 @@ def postgres(workdir: Path) -> Iterator[str]:
     if url:
         yield url
         return
-    import pgserver
+    from pgserver.postgres_server import get_server
 
-    server = pgserver.get_server(workdir / "pg", cleanup_mode="stop")
+    server = get_server(workdir / "pg", cleanup_mode="stop")
     try:
         PG_PID.append(int((workdir / "pg" / "postmaster.pid").read_text().split()[0]))
         pin_tree(PG_PID[0], LOAD_CORE)
@@ -308,9 +309,7 @@ def start_ours(
             # This shared machine's disk makes every fsync slow and erratic; a real database
             # server commits in about a millisecond. --durable keeps synchronous_commit on.
             conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    info = psycopg.conninfo.conninfo_to_dict(db_url)
-    info["dbname"] = name
-    url = psycopg.conninfo.make_conninfo(**info)
+    url = psycopg.conninfo.make_conninfo(db_url, dbname=name)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "BOT_ENV": "test", "BOT_TOKEN": TOKEN,
            "BOT_WEBHOOK_SECRET": SECRET, "BOT_API_BASE_URL": api, "BOT_PORT": str(port),
@@ -678,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         db_url = stack.enter_context(postgres(workdir))
         api = stack.enter_context(nginx_stub(workdir))
-        starters = {
+        starters: dict[str, Callable[[], AbstractContextManager[Server]]] = {
             "ours": lambda: start_ours(args, db_url, api, workdir),
             "ours-webhook": lambda: start_ours(args, db_url, api, workdir, "webhook"),
             "ours-granian": lambda: start_ours(args, db_url, api, workdir, "api", "granian"),

@@ -18,10 +18,10 @@ import pytest
 
 from dashboards import all_dashboards, rules
 from dashboards.__main__ import main
-from dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 from dashboards.preview import render
 from dashboards.queries import Query, all_queries
 from tests.dashboards.driver import Driver, Stage
+from tests.dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 from tests.support.prometheus import local_prometheus
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 import pytest
 
-from tests.conftest import interruptible
+from tests.support.processes import interruptible
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

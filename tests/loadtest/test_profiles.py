@@ -68,3 +68,26 @@ def test_flags_override_the_profile_and_env_mirrors_work(monkeypatch) -> None:
 def test_profile_values_are_the_defaults() -> None:
     settings = options.settings_from(_parse("--load-profile", "peak"))
     assert settings.profile.gates == profiles.load_profile("peak").gates
+
+
+def test_overrides_change_single_values_before_the_checks() -> None:
+    profile = profiles.load_profile(
+        "step",
+        ["shape.start=100", "shape.step=50.5", "shape.steps=3", "delivery.model=open"],
+    )
+    assert [profile.shape.rate_at(t) for t in (0.0, 15.0, 30.0)] == [100.0, 150.5, 201.0]
+    assert profile.delivery.model == "open"
+    with pytest.raises(ValueError, match=r"max_connections must be 1\.\.100"):
+        profiles.load_profile("step", ["delivery.max_connections=101"])
+    with pytest.raises(ValueError, match=r"expected table\.key=value"):
+        profiles.load_profile("step", ["shape.start"])
+    with pytest.raises(ValueError, match="unknown keys"):
+        profiles.load_profile("step", ["delivery.speed=3"])
+
+
+def test_locust_option_profile_set_reaches_the_settings() -> None:
+    joined = "shape.start=5; shape.steps=2;delivery.model=open;"
+    settings = options.settings_from(_parse("--load-profile", "step", "--profile-set", joined))
+    assert settings.profile.shape.rate_at(0.0) == 5.0
+    assert settings.profile.shape.duration_s == 2 * 15
+    assert settings.profile.delivery.model == "open"

@@ -8,7 +8,6 @@ whole-second stamps, and the ramp profile's delivery model.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import shutil
@@ -25,15 +24,14 @@ import pytest
 
 from bot_contract.updates import Chat, User, text_update
 from bot_contract.webhook import SECRET_HEADER
-from localenv.capacity.advice import StepResult
 from localenv.capacity.limits import (
-    LimitSignals,
     binding_limit,
     cores_over,
     signals_from_prometheus,
     tree_cpu_seconds,
 )
-from localenv.capacity.ramp import _parser, ramp_profile, read_history, steps_from_history
+from localenv.capacity.ramp import _parser, plan_ramp, read_history, steps_from_history
+from localenv.capacity.steps import LimitSignals, StepResult
 from localenv.environment import local_environment
 
 FIELDS = ["Timestamp", "Name", "95%", "Total Request Count", "Total Failure Count",
@@ -122,15 +120,21 @@ def test_a_writer_stall_is_timed_by_the_stamps(tmp_path: Path) -> None:
 
 
 def test_the_ramp_uses_telegrams_delivery_by_default() -> None:
-    args = _parser().parse_args([])
-    profile, rates, step_s = ramp_profile(args)
-    assert profile["delivery"] == {"model": "telegram", "max_connections": 40}
-    assert rates[:2] == [100.0, 200.0]
-    assert step_s == 15.0
+    """The ramp is the load suite's reading of the step profile with the flags applied."""
+    ramp = plan_ramp(_parser().parse_args([]))
+    delivery = ramp.resolved["delivery"]
+    assert (delivery["model"], delivery["max_connections"]) == ("telegram", 40)
+    assert ramp.rates == [100.0 + 100.0 * i for i in range(16)]  # --start/--step-rate/--steps
+    assert ramp.step_s == 15.0
+    assert ramp.p95_ms == 500.0  # step.toml's p95_ms "*"
     args = _parser().parse_args(["--model", "open", "--max-connections", "100"])
-    assert ramp_profile(args)[0]["delivery"] == {"model": "open", "max_connections": 100}
-    with pytest.raises(ValueError, match=r"--max-connections must be 1\.\.100"):
-        ramp_profile(argparse.Namespace(**{**vars(args), "max_connections": 101}))
+    delivery = plan_ramp(args).resolved["delivery"]
+    assert (delivery["model"], delivery["max_connections"]) == ("open", 100)
+    # One range check, the suite's own (DeliveryConfig), rejects Telegram's out-of-range value.
+    with pytest.raises(ValueError, match=r"max_connections must be 1\.\.100"):
+        plan_ramp(_parser().parse_args(["--max-connections", "101"]))
+    with pytest.raises(ValueError, match=r"step_s must be >= 12"):
+        plan_ramp(_parser().parse_args(["--step-s", "5"]))
 
 
 def test_tree_cpu_counts_children_and_cores_are_a_rate() -> None:

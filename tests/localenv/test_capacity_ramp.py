@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import math
-import tomllib
 from typing import TYPE_CHECKING
 
 import pytest
 
-from localenv.capacity.advice import Slo, StepResult, advise, find_knee
-from localenv.capacity.ramp import dump_toml, read_history, steps_from_history
+from localenv.capacity.advice import Slo, advise, find_knee
+from localenv.capacity.ramp import read_history, steps_from_history
+from localenv.capacity.steps import StepResult
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -121,15 +121,6 @@ def test_cpu_target_and_telegram_cap() -> None:
     assert advice.max_connections == 100
     assert advice.max_replicas == 7
     assert any("max_connections cap" in w for w in advice.warnings)
-
-
-def test_toml_round_trip_keeps_every_value() -> None:
-    data = {
-        "description": 'a "quoted" ramp',
-        "shape": {"kind": "step", "start": 20.0, "steps": 8},
-        "gates": {"p95_ms": {"*": 500, "callback_query": 200}, "replies": True},
-    }
-    assert tomllib.loads(dump_toml(data)) == data
 
 
 def test_steps_from_history(tmp_path: Path) -> None:

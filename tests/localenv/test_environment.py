@@ -8,12 +8,14 @@ ones.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,7 +26,7 @@ import pytest
 
 from localenv.environment import LocalEnv, local_environment, sweep_stale_roots
 from localenv.process import LocalEnvError, ProcessSpec, Supervisor
-from tests.conftest import interruptible
+from tests.support.processes import interruptible
 
 STANDINS = Path(__file__).parent / "standins"
 NO_DB = "postgresql://postgres:@/postgres?host=/nonexistent"
@@ -212,6 +214,57 @@ def _start_kept_environment(tmp_path: Path, stderr: Path) -> subprocess.Popen[by
         )
 
 
+def _assert_environment_file(path: Path, printed: str) -> None:
+    """``environment.json`` names every part, reachable, and only its owner may read it."""
+    assert path.stat().st_mode & 0o777 == 0o600
+    data = json.loads(path.read_text())
+    assert _get(data["bot_url"] + "/readyz") == 200
+    assert _get(data["emulator_url"] + "/__emulator/stats") == 200
+    assert data["bot_api_url"] == data["emulator_url"]
+    assert data["webhook_url"] == data["bot_url"] + "/telegram/webhook"
+    assert data["database_url"] == NO_DB  # DATABASE_URL replaces the embedded PostgreSQL
+    assert data["workers"] == 2
+    assert set(data["pids"]) == {"emulator", "bot"}
+    for secret in (data["webhook_secret"], data["bot_token"]):
+        assert len(secret) > 20
+        assert secret not in printed  # the secrets go to the file, never to the output
+
+
+@pytest.mark.usefixtures("standins")
+def test_a_given_bot_api_replaces_the_emulator(tmp_path: Path) -> None:
+    """``--bot-api-url`` (e.g. a local telegram-bot-api server): no emulator is started."""
+    calls: list[str] = []
+
+    class BotApi(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            calls.append(self.path)
+            body = b'{"ok":true,"result":true}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BotApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with local_environment(
+            bot_api_url=url, prometheus=False, report_dir=tmp_path, bot_env={"DATABASE_URL": NO_DB}
+        ) as env:
+            assert env.emulator_url is None
+            assert env.bot_api_url == url
+            assert "emulator" not in env.pids
+            assert calls == [f"/bot{env.bot_token}/setWebhook?url={env.webhook_url}"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not (tmp_path / "logs" / "emulator.log").exists()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.usefixtures("standins")
 def test_the_command_tears_down_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
@@ -221,6 +274,7 @@ def test_the_command_tears_down_on_a_signal(tmp_path: Path, sig: signal.Signals)
         _wait_for(lambda: "kept up" in stderr.read_text(), timeout_s=60)
         tree = [psutil.Process(child.pid), *psutil.Process(child.pid).children(recursive=True)]
         assert len(tree) >= 4  # the command, the emulator, the bot and its worker(s)
+        _assert_environment_file(tmp_path / "environment.json", stderr.read_text())
         child.send_signal(sig)
         child.wait(timeout=60)
     finally:

@@ -1,1 +1,1 @@
-"""Helpers shared by the test folders (as PTB keeps tests/auxil): ports and Prometheus."""
+"""Helpers shared by the test folders (as PTB keeps tests/auxil): ports, processes, Prometheus."""

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     prune_batch: int = Field(default=10_000, ge=1)
     max_photo_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
+    # Fault injection: every update's handling takes this much longer (a slow dependency), so
+    # the load gates, the in-flight cap and the drain can be shown to act. 0 in production.
     test_handler_delay_ms: int = Field(default=0, ge=0)
     reply_via: Literal["api", "webhook"] = "api"
     # Plain text messages skip PTB's object tree (bot.fastpath); false sends them through PTB.

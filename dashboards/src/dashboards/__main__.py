@@ -4,9 +4,14 @@ the main dashboard from a live Prometheus to a PNG."""
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
-from dashboards import build, preview
+from dashboards import build
+from dashboards.bot_overview import UID as MAIN_UID
+
+DEFAULT_OUT: Final = Path("reports") / "dashboards-preview.png"
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -27,7 +32,35 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    try:  # the [preview] extra: matplotlib and prometheus-api-client
+        from dashboards import preview
+    except ModuleNotFoundError as missing:
+        print(  # noqa: T201 (CLI output)
+            f"preview needs the dashboards[preview] extra ({missing.name} is missing): "
+            "uv sync --all-packages"
+        )
+        return 2
     return preview.main(args)
+
+
+def _utc(text: str) -> datetime:
+    """An ISO 8601 time; naive times are taken as UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _preview_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``preview`` command's options."""
+    parser.add_argument(
+        "--prometheus",
+        required=True,
+        help="Prometheus base URL (`make dashboards-preview` runs load on a local one first)",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="PNG path")
+    parser.add_argument("--minutes", type=float, default=15, help="window ending at --end")
+    parser.add_argument("--start", type=_utc, help="window start, ISO 8601 (UTC when naive)")
+    parser.add_argument("--end", type=_utc, help="window end, ISO 8601 (default: now)")
+    parser.add_argument("--dashboard", default=MAIN_UID, help="dashboard uid to draw")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,7 +80,7 @@ def parser() -> argparse.ArgumentParser:
     preview_cmd = commands.add_parser(
         "preview", help="render the Bot overview from a Prometheus to a PNG"
     )
-    preview.add_arguments(preview_cmd)
+    _preview_arguments(preview_cmd)
     preview_cmd.set_defaults(handler=_preview)
     return root
 

@@ -3,8 +3,9 @@
 Grafana cannot run here, so this is a picture of what it would show: every panel of the Bot
 overview at its grid position, time series as lines with Grafana's legend templates, stat panels
 as their last value. It draws from the Prometheus given by ``--prometheus``; it starts nothing.
-A load run on the local environment (``python -m loadtest run``, which ``make demo`` and
-``make dashboards-preview`` use) calls it at the end to put ``dashboard.png`` in its report.
+``python -m localenv demo`` (``make demo``, ``make dashboards-preview``) calls it after the run
+to put ``dashboard.png`` in its report. It needs the ``dashboards[preview]`` extra (matplotlib,
+prometheus-api-client); building the dashboards does not.
 """
 
 import argparse
@@ -25,11 +26,8 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
 from dashboards import all_dashboards
-from dashboards.bot_overview import UID as MAIN_UID
-from dashboards.evaluate import range_query
 from dashboards.promql import expand
 
-DEFAULT_OUT: Final = Path("reports") / "dashboards-preview.png"
 _BG, _PANEL, _TEXT, _GRID = "#111217", "#181b1f", "#ccccdc", "#2c3235"
 _COLORS: Final = ("#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b877d9")
 _LEGEND = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -56,6 +54,16 @@ def legend(template: str, labels: Mapping[str, str]) -> str:
     if not template:
         return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
     return _LEGEND.sub(lambda match: labels.get(match.group(1), ""), template).strip() or "-"
+
+
+def range_query(
+    client: PrometheusConnect, promql: str, start: datetime, end: datetime, step: str
+) -> list[dict[str, Any]]:
+    """A range query's matrix (``[{"metric": {...}, "values": [[t, "v"], ...]}, ...]``)."""
+    data: list[dict[str, Any]] = client.custom_query_range(
+        promql, start_time=start, end_time=end, step=step
+    )
+    return data
 
 
 def _series(
@@ -165,23 +173,3 @@ def main(args: argparse.Namespace) -> int:
     for title in empty:
         _say(f"  no data: {title}")
     return 0
-
-
-def _utc(text: str) -> datetime:
-    """An ISO 8601 time; naive times are taken as UTC."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``preview`` command's options."""
-    parser.add_argument(
-        "--prometheus",
-        required=True,
-        help="Prometheus base URL (`make dashboards-preview` runs load on a local one first)",
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="PNG path")
-    parser.add_argument("--minutes", type=float, default=15, help="window ending at --end")
-    parser.add_argument("--start", type=_utc, help="window start, ISO 8601 (UTC when naive)")
-    parser.add_argument("--end", type=_utc, help="window end, ISO 8601 (default: now)")
-    parser.add_argument("--dashboard", default=MAIN_UID, help="dashboard uid to draw")

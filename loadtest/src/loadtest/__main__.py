@@ -1,30 +1,28 @@
-"""``python -m loadtest <command>``: one entry point, each command owned by its own module.
+"""``python -m loadtest run --target URL [options]`` and ``python -m loadtest profile NAME``.
 
-Commands: ``run --target URL`` (a profile against a deployment, gated). The local environment
-and the tools that orchestrate runs on it are ``python -m localenv``; the Bot API emulator is
-``python -m botapi_emulator``.
+``run`` (:mod:`loadtest.runner`) gates a deployment; ``profile`` (:mod:`loadtest.profile_command`)
+prints a resolved profile. The local environment and the tools that orchestrate runs on it are
+``python -m localenv``; the Bot API emulator is ``python -m botapi_emulator``.
 """
 
-import importlib
 import sys
 
-_COMMANDS = {
-    "run": ("loadtest.runner", "Run a load profile against --target URL and gate it."),
-}
+from loadtest import profile_command, runner
+
+_COMMANDS = {"run": runner.main, "profile": profile_command.main}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the command's module, whose ``main(argv)`` parses its own options."""
+    """Run the command's ``main`` with the options after it."""
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] not in _COMMANDS:
-        lines = [f"  {name:<10} {doc}" for name, (_, doc) in _COMMANDS.items()]
         sys.stderr.write(
-            "usage: python -m loadtest <command> [options]\n" + "\n".join(lines) + "\n"
+            "usage: python -m loadtest run --target URL [options]\n"
+            "       python -m loadtest profile NAME [--set TABLE.KEY=VALUE]...\n"
+            "  (the local environment: python -m localenv up|demo|capacity|bench-loadgen)\n"
         )
         return 2
-    module = importlib.import_module(_COMMANDS[args[0]][0])
-    result: int = module.main(args[1:])
-    return result
+    return _COMMANDS[args[0]](args[1:])
 
 
 if __name__ == "__main__":

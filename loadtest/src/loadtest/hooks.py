@@ -283,50 +283,50 @@ def _summary(
     rows: list[dict[str, Any]],
     started: float,
     ended: float,
-) -> dict[str, Any]:
+) -> report.Summary:
     profile = runtime.settings.profile
     agg = runtime.aggregate
     by_type = {
-        kind: {
-            "requests": sum(h.values()),
-            "p50_ms": percentile(h, 0.5),
-            "p95_ms": percentile(h, 0.95),
-            "p99_ms": percentile(h, 0.99),
-        }
+        kind: report.TypeLatency(
+            requests=sum(h.values()),
+            p50_ms=percentile(h, 0.5),
+            p95_ms=percentile(h, 0.95),
+            p99_ms=percentile(h, 0.99),
+        )
         for kind, h in sorted(results.response_ms.items())
     }
     duration = max(ended - started, 1e-9)
-    return {
-        "profile": profile.name,
-        "description": profile.description,
-        "model": profile.delivery.model,
-        "max_connections": profile.delivery.max_connections,
-        "shape": profile.shape.describe(),
-        "rate_scale": runtime.settings.rate_scale,
-        "started_at": started,
-        "ended_at": ended,
-        "duration_s": duration,
-        "totals": {
-            "offered": results.offered,
-            "acked": results.acked,
-            "expired": results.expired,
-            "redeliveries": results.redeliveries,
-            "requests": results.requests,
-            "failures": results.failures,
-            "duplicates_injected": agg.duplicates_injected,
-            "not_created": agg.not_created,
-            "pending_at_end": agg.pending,
-            "offered_rate": results.offered / duration,
-            "achieved_rate": results.acked / duration,
-            "lag_p50_ms": percentile(results.lag_ms, 0.5),
-            "lag_p99_ms": percentile(results.lag_ms, 0.99),
-        },
-        "by_type": by_type,
-        "offered_by_type": dict(agg.offered),
-        "acked_by_type": dict(agg.acked),
-        "deliveries": dict(agg.deliveries),
-        "timeline": rows,
-    }
+    return report.Summary(
+        profile=profile.name,
+        description=profile.description,
+        model=profile.delivery.model,
+        max_connections=profile.delivery.max_connections,
+        shape=profile.shape.describe(),
+        rate_scale=runtime.settings.rate_scale,
+        started_at=started,
+        ended_at=ended,
+        duration_s=duration,
+        totals=report.Totals(
+            offered=results.offered,
+            acked=results.acked,
+            expired=results.expired,
+            redeliveries=results.redeliveries,
+            requests=results.requests,
+            failures=results.failures,
+            duplicates_injected=agg.duplicates_injected,
+            not_created=agg.not_created,
+            pending_at_end=agg.pending,
+            offered_rate=results.offered / duration,
+            achieved_rate=results.acked / duration,
+            lag_p50_ms=percentile(results.lag_ms, 0.5),
+            lag_p99_ms=percentile(results.lag_ms, 0.99),
+        ),
+        by_type=by_type,
+        offered_by_type=dict(agg.offered),
+        acked_by_type=dict(agg.acked),
+        deliveries=dict(agg.deliveries),
+        timeline=rows,
+    )
 
 
 def _replica_series(

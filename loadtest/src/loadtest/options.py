@@ -53,6 +53,12 @@ def register(parser: LocustArgumentParser) -> None:
     add(
         "--load-profile", default="peak", help="Load profile name or TOML path (loadtest/profiles)."
     )
+    add(
+        "--profile-set",
+        default="",
+        include_in_web_ui=False,
+        help="Profile overrides 'table.key=value', separated by ';' (e.g. 'shape.start=100').",
+    )
     add("--model", choices=("telegram", "open"), help="Delivery model (default: the profile's).")
     add("--max-connections", type=int, help="Telegram max_connections, 1..100 (profile's).")
     add("--shape-duration", type=float, help="Stretch the profile's shape to this many seconds.")
@@ -116,13 +122,22 @@ class Settings:
     k8s: dict[str, str]
 
 
+#: Separates the overrides of ``--profile-set`` (a TOML value may hold commas).
+OVERRIDE_SEPARATOR = ";"
+
+
+def split_overrides(joined: str) -> list[str]:
+    """``--profile-set``'s value as a list of ``table.key=value`` overrides."""
+    return [part for part in joined.split(OVERRIDE_SEPARATOR) if part.strip()]
+
+
 def settings_from(options: argparse.Namespace) -> Settings:
     """Resolve ``options`` (Locust's parsed options) against the chosen profile.
 
     Raises:
         ValueError: an unknown profile or an invalid override.
     """
-    profile = load_profile(options.load_profile)
+    profile = load_profile(options.load_profile, split_overrides(options.profile_set))
     delivery = profile.delivery
     overrides = {
         "model": options.model,

@@ -2,19 +2,25 @@
 
 A profile sets the shape (``[shape]``), the delivery model (``[delivery]``), the user
 population (``[population]``), the update mix (``[mix]``) and the gate thresholds (``[gates]``
-and ``[gates.prometheus]``). Command-line flags override single values (see ``options.py``).
+and ``[gates.prometheus]``). Overrides ``table.key=value`` (a TOML value; a bare word is a
+string) change single values before the profile is checked, so a derived profile (e.g.
+capacity's ramp) passes the same checks; flags override more (see ``options.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot_contract import traffic
 from bot_contract.webhook import MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_MAX, MAX_CONNECTIONS_MIN
 from loadtest.shapes import RateShape, build_shape
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: Where the named profiles live (``loadtest/profiles``).
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
@@ -91,11 +97,33 @@ def _only(cls: type, table: dict[str, Any], where: str) -> dict[str, Any]:
     return table
 
 
-def load_profile(name_or_path: str) -> Profile:
-    """Load a profile by name (``peak``) or by path to a TOML file.
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Set ``[table.]key=value`` in a profile's TOML data (a TOML value, or a bare word).
 
     Raises:
-        ValueError: the profile does not exist or holds an invalid value.
+        ValueError: not of the form ``table.key=value``.
+    """
+    key, equals, raw = override.partition("=")
+    *tables, name = key.strip().split(".")
+    if not equals or not all(tables) or not name:
+        raise ValueError(f"override {override!r}: expected table.key=value, e.g. shape.start=100")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # a bare word, e.g. delivery.model=open
+    table = data
+    for part in tables:
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"override {override!r}: {part!r} is not a table")
+    table[name] = value
+
+
+def load_profile(name_or_path: str, overrides: Sequence[str] = ()) -> Profile:
+    """Load a profile by name (``peak``) or by path to a TOML file, with ``overrides`` applied.
+
+    Raises:
+        ValueError: the profile does not exist, an override is malformed, or a value is invalid.
     """
     path = Path(name_or_path)
     if path.suffix != ".toml":
@@ -103,6 +131,8 @@ def load_profile(name_or_path: str) -> Profile:
     if not path.is_file():
         raise ValueError(f"no profile {name_or_path!r}; choose one of {profile_names()}")
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for override in overrides:
+        apply_override(data, override)
     gates = dict(data.get("gates", {}))
     gates.update(gates.pop("prometheus", {}))
     mix = data.get("mix")
@@ -121,3 +151,15 @@ def load_profile(name_or_path: str) -> Profile:
         )
     except (TypeError, ValueError) as error:
         raise ValueError(f"profile {path}: {error}") from None
+
+
+def describe_profile(profile: Profile) -> dict[str, Any]:
+    """The resolved profile as JSON-ready data (``python -m loadtest profile``)."""
+    return {
+        "name": profile.name,
+        "description": profile.description,
+        "shape": profile.shape.describe(),
+        "duration_s": profile.shape.duration_s,
+        "delivery": dataclasses.asdict(profile.delivery),
+        "gates": dataclasses.asdict(profile.gates),
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 from loadtest.runtime import current_runtime
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from loadtest.gates import GateResult
@@ -39,14 +40,70 @@ REPORT_FILES = (
 )
 
 
-def write_summary(folder: Path, summary: dict[str, Any], gates: list[GateResult]) -> Path:
+@dataclass(frozen=True)
+class Totals:
+    """The run's counts and rates (``summary.json`` ``totals``)."""
+
+    offered: int
+    acked: int
+    expired: int
+    redeliveries: int
+    requests: int
+    failures: int
+    duplicates_injected: int
+    not_created: int
+    pending_at_end: int
+    offered_rate: float
+    achieved_rate: float
+    lag_p50_ms: int | None
+    lag_p99_ms: int | None
+    #: Methods of 2xx webhook answers run against the emulator (users.py), by outcome.
+    body_replies: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TypeLatency:
+    """Requests and response-time percentiles of one update type (``summary.json`` ``by_type``)."""
+
+    requests: int
+    p50_ms: int | None
+    p95_ms: int | None
+    p99_ms: int | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything ``summary.json`` holds but the gates; :func:`write_summary` adds those."""
+
+    profile: str
+    description: str
+    model: str
+    max_connections: int
+    shape: dict[str, Any]
+    rate_scale: float
+    started_at: float
+    ended_at: float
+    duration_s: float
+    totals: Totals
+    by_type: dict[str, TypeLatency]
+    offered_by_type: dict[str, int]
+    acked_by_type: dict[str, int]
+    deliveries: dict[str, int]
+    timeline: list[dict[str, Any]]
+
+    def to_json(self, gates: Sequence[GateResult]) -> dict[str, Any]:
+        """The JSON object of ``summary.json``: these fields plus ``gates``."""
+        return {**asdict(self), "gates": [asdict(g) for g in gates]}
+
+
+def write_summary(folder: Path, summary: Summary, gates: list[GateResult]) -> Path:
     """Write ``summary.json`` (the summary plus every gate) and return its path."""
     path = folder / SUMMARY
-    data = {**summary, "gates": [asdict(g) for g in gates]}
     runtime = current_runtime()
-    if runtime is not None and isinstance(data.get("totals"), dict):
-        # Methods of 2xx webhook answers run against the emulator (users.py), by outcome.
-        data["totals"] = {**data["totals"], "body_replies": dict(runtime.aggregate.body_replies)}
+    if runtime is not None:
+        body_replies = dict(runtime.aggregate.body_replies)
+        summary = replace(summary, totals=replace(summary.totals, body_replies=body_replies))
+    data = summary.to_json(gates)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot_contract.webhook import WEBHOOK_PATH
+from loadtest.options import OVERRIDE_SEPARATOR
 from loadtest.profiles import PROFILES_DIR, load_profile, profile_names
 
 if TYPE_CHECKING:
@@ -39,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a load profile against a deployed webhook and gate it.",
     )
     parser.add_argument("--profile", default="peak", help=f"one of {profile_names()} or a path")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="TABLE.KEY=VALUE",
+        help="override one profile value (repeatable), e.g. --set shape.start=100",
+    )
     parser.add_argument("--duration", type=float, help="stretch the profile to this many seconds")
     parser.add_argument("--target", required=True, help="webhook URL of the deployment to load")
     parser.add_argument("--prometheus", help="Prometheus URL for the Prometheus gates")
@@ -136,6 +144,8 @@ def locust_command(args: argparse.Namespace, wiring: Wiring, report_dir: Path) -
         "--progress-interval",
         str(args.progress_interval),
     ]
+    if args.set:
+        command += ["--profile-set", OVERRIDE_SEPARATOR.join(args.set)]
     if args.duration:
         command += ["--shape-duration", str(args.duration)]
     if wiring.emulator:
@@ -185,7 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m loadtest run``; see the module docstring for the exit codes."""
     args = build_parser().parse_args(argv)
     try:
-        profile = load_profile(args.profile)
+        if any(OVERRIDE_SEPARATOR in item for item in args.set):
+            raise ValueError(f"--set values must not contain {OVERRIDE_SEPARATOR!r}")
+        profile = load_profile(args.profile, args.set)
         if args.duration is not None and args.duration <= 0:
             raise ValueError("--duration must be > 0")
         wiring = Wiring.from_args(args)

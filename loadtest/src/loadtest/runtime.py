@@ -100,7 +100,7 @@ class LoadRuntime:
         # garbage collector's scans, which otherwise grow with it on every collection.
         gc.freeze()
         # Every update allocates a few dozen short-lived dicts; collecting the young generation
-        # every 700 allocations (the default) cost ~10 % of the generator's CPU in the bench.
+        # every 700 allocations (the default) is costly (measured: localenv/README.md).
         gc.set_threshold(500_000, 50, 1000)
         if self.model == "telegram":
             self._greenlet = gevent.spawn(self.arrivals.run)

@@ -1,17 +1,16 @@
 """Load shapes in updates per second: steady, peak, variable (diurnal) and step.
 
-Every shape is a :class:`RateShape`, a Locust ``LoadTestShape`` whose schedule is a pure
-function ``rate_at(t)`` (updates/s at ``t`` seconds into the run, ``None`` once it ends). Locust
-calls :meth:`RateShape.tick` on the master (or the local runner) to set the number of users;
-each load generator calls :meth:`RateShape.rate_at` with its own clock to pace its arrivals. So
-the shape is an *arrival rate*, not a user count: in the telegram model the users are the
-``max_connections`` webhook connections, in the open model one arrival driver per process.
+Every shape is a :class:`RateShape`, a schedule given by the pure function ``rate_at(t)``
+(updates/s at ``t`` seconds into the run, ``None`` once it ends). Each load generator calls it
+with its own clock to pace its arrivals. So the shape is an *arrival rate*, not a user count:
+Locust's one ``LoadTestShape``, :class:`loadtest.hooks.ProfileShape`, sets the users (the
+``max_connections`` webhook connections in the telegram model, one arrival driver per process
+in the open model) and ends the run when the schedule does.
 """
 
 from __future__ import annotations
 
-from locust import LoadTestShape
-
+import abc
 import math
 import random
 from dataclasses import dataclass
@@ -30,50 +29,36 @@ class Stage:
     ramp: bool = False
 
 
-class RateShape(LoadTestShape):
-    """A shape whose users are fixed per model and whose arrival rate follows ``rate_at``."""
-
-    abstract = True
-    #: How many Locust users a tick asks for; set by the locustfile from the delivery model.
-    users = 1
-    spawn_rate = CONNECTION_RAMP_PER_S
+class RateShape(abc.ABC):
+    """An arrival-rate schedule: ``rate_at(t)`` updates/s over ``duration_s`` seconds."""
 
     @property
+    @abc.abstractmethod
     def duration_s(self) -> float:
         """The run length in seconds."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def rate_at(self, t: float) -> float | None:
         """The target arrival rate (updates/s) at ``t`` s into the run; ``None`` after the end."""
-        raise NotImplementedError
 
     def spike(self) -> tuple[float, float] | None:
         """The (start, end) of the load spike in run seconds, for the scaling gates."""
         return None
 
+    @abc.abstractmethod
     def scaled(self, duration_s: float) -> RateShape:
         """The same shape stretched or squeezed to last ``duration_s`` seconds."""
-        raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
         """The shape's parameters, for the report."""
         return {"kind": type(self).__name__, "duration_s": self.duration_s}
 
-    def tick(self) -> tuple[int, float] | None:
-        """Locust's once-a-second callback: keep ``users`` connected until the schedule ends."""
-        if self.rate_at(self.get_run_time()) is None:  # type: ignore[no-untyped-call]
-            return None
-        return self.users, self.spawn_rate
-
 
 class SteadyShape(RateShape):
     """A constant ``rate`` for ``duration_s`` seconds."""
 
-    abstract = True
-
     def __init__(self, rate: float, duration_s: float) -> None:
         """A steady ``rate`` updates/s for ``duration_s`` seconds."""
-        super().__init__()  # type: ignore[no-untyped-call]  # locust is untyped
         self.rate, self._duration = rate, duration_s
 
     @property
@@ -97,11 +82,8 @@ class SteadyShape(RateShape):
 class StepShape(RateShape):
     """Stages played one after another (a capacity ramp, or any piecewise schedule)."""
 
-    abstract = True
-
     def __init__(self, stages: tuple[Stage, ...]) -> None:
         """Play ``stages`` in order; a ``ramp`` stage moves linearly from the previous rate."""
-        super().__init__()  # type: ignore[no-untyped-call]  # locust is untyped
         if not stages or any(s.duration_s <= 0 or s.rate < 0 for s in stages):
             raise ValueError("a step shape needs stages with duration_s > 0 and rate >= 0")
         self.stages = stages
@@ -142,8 +124,6 @@ class StepShape(RateShape):
 
 class PeakShape(StepShape):
     """A ``baseline``, a spike to ``baseline * factor`` for ``spike_s`` seconds, then back."""
-
-    abstract = True
 
     def __init__(
         self,
@@ -197,8 +177,6 @@ class VariableShape(RateShape):
     interpolated), so a 10-minute "day" starts at the night trough and peaks at noon.
     """
 
-    abstract = True
-
     def __init__(
         self,
         mean: float,
@@ -211,7 +189,6 @@ class VariableShape(RateShape):
         seed: int = 1,
     ) -> None:
         """A diurnal curve; ``period_s`` defaults to the run length (one day per run)."""
-        super().__init__()  # type: ignore[no-untyped-call]  # locust is untyped
         if not 0 <= amplitude < 1 or not 0 <= noise < 1 or mean <= 0:
             raise ValueError("variable shape: mean > 0, 0 <= amplitude < 1, 0 <= noise < 1")
         self.mean, self._duration, self.amplitude = mean, duration_s, amplitude

@@ -22,11 +22,11 @@ import pytest
 
 from dashboards import all_dashboards, rules
 from dashboards.audience import active_users_sql
-from dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 from dashboards.preview import render
 from dashboards.queries import Query, all_queries
 from localenv.environment import local_environment
 from tests.dashboards.driver import Driver, Stage
+from tests.dashboards.evaluate import evaluate, needs_cluster, wait_for_value
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from bot_contract import traffic
+from localenv.environment import free_port
 from localenv.paths import LOCUSTFILE
 from localenv.process import stop_group
 
@@ -91,12 +91,6 @@ http {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _pin(cpu: int | None) -> list[str]:
     if cpu is None or shutil.which("taskset") is None:
         return []
@@ -109,7 +103,7 @@ def nginx(folder: Path, cpu: int | None) -> Iterator[str]:
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         raise RuntimeError("nginx is not installed (apt-get install nginx-light)")
-    port = _free_port()
+    port = free_port()
     conf = folder / "nginx.conf"
     conf.write_text(_NGINX_CONF.format(dir=folder, port=port))
     process = subprocess.Popen(  # noqa: S603 (our own command line)

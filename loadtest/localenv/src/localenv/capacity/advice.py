@@ -14,43 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bot_contract.webhook import MAX_CONNECTIONS_MAX, MAX_CONNECTIONS_MIN
 
 if TYPE_CHECKING:
-    from localenv.capacity.limits import LimitSignals
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What one step of the ramp achieved (measured after the step settled).
-
-    Attributes:
-        index: 0-based step number.
-        offered_rate: The arrival rate the shape asked for.
-        achieved_rate: Successful (2xx) webhook answers per second.
-        p95_ms: Client-side p95 response time at the end of the step.
-        mean_ms: Client-side mean response time over the step's window.
-        error_ratio: Failed requests / all requests in the window.
-        in_flight: Mean of the bot's ``tgbot_updates_in_flight`` over the window (Prometheus),
-            or ``None`` when Prometheus was not available.
-        requests: Requests counted in the window.
-        cpu_cores: CPU the bot's processes used over the window, in cores (``None``: unknown).
-        limits: What the bot's and the generator's limits showed over the window
-            (:class:`localenv.capacity.limits.LimitSignals`), for naming the binding limit.
-    """
-
-    index: int
-    offered_rate: float
-    achieved_rate: float
-    p95_ms: float
-    mean_ms: float
-    error_ratio: float
-    in_flight: float | None = None
-    requests: int = 0
-    cpu_cores: float | None = None
-    limits: LimitSignals | None = None
-
-    @property
-    def little_in_flight(self) -> float:
-        """In-flight by Little's law, ``L = lambda * W`` (achieved rate x mean time)."""
-        return self.achieved_rate * self.mean_ms / 1000.0
+    from localenv.capacity.steps import StepResult
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,15 @@ machine. :func:`binding_limit` turns them into one named limit with the numbers 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot_contract import metrics as m
+from localenv.capacity.steps import LimitSignals
 
 if TYPE_CHECKING:
-    from localenv.capacity.advice import StepResult
+    from localenv.capacity.steps import StepResult
 
 #: A Locust process is one gevent loop: near one core it is the bottleneck, not the bot.
 GENERATOR_BUSY_CORES = 0.9
@@ -26,38 +27,6 @@ GENERATOR_BUSY_CORES = 0.9
 BOT_BUSY_CORES_PER_WORKER = 0.85
 #: The machine counts as saturated when its busy share of all cores reaches this.
 MACHINE_BUSY_SHARE = 0.9
-
-
-@dataclass(frozen=True)
-class LimitSignals:
-    """What the candidate limits showed over one step's window (``None``: not measured).
-
-    Attributes:
-        shed: Deliveries the bot answered 503 because ``BOT_MAX_IN_FLIGHT`` was full.
-        retried: Transient 503s (pool timeout, database, Bot API, send-slot wait too long).
-        max_in_flight: Peak of the bot's summed ``tgbot_updates_in_flight`` (scrape samples).
-        in_flight_cap: The bot's summed ``tgbot_updates_in_flight_limit`` (cap x workers).
-        pool_waiting_max: Peak of requests waiting for a database connection (scrape samples).
-        rate_limited: Calls the emulator answered 429 (Telegram's rate limits).
-        connections_busy_max: Peak of the generator's open webhook requests (scrape samples).
-        max_connections: The webhook's ``max_connections`` when the delivery keeps to it (the
-            telegram model), else ``None``.
-        generator_cpu_cores: CPU of the load run (runner, Locust and its workers), in cores.
-        machine_busy_cores: CPU of the whole machine (every process), in cores.
-        machine_cores: How many cores the machine has.
-    """
-
-    shed: float | None = None
-    retried: float | None = None
-    max_in_flight: float | None = None
-    in_flight_cap: float | None = None
-    pool_waiting_max: float | None = None
-    rate_limited: float | None = None
-    connections_busy_max: float | None = None
-    max_connections: int | None = None
-    generator_cpu_cores: float | None = None
-    machine_busy_cores: float | None = None
-    machine_cores: int | None = None
 
 
 def _delta(selector: str, window_s: int) -> str:

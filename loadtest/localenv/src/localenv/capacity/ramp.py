@@ -1,8 +1,9 @@
 """``python -m localenv capacity`` (``make capacity``): one bot worker's knee and autoscaler advice.
 
 It starts the local environment with ONE bot worker, ramps the arrival rate step by step (the
-``step`` profile, re-parameterised by the flags) through the load suite's runner (``python -m
-loadtest run --target ...``), and reads each settled step's achieved rate, p95, mean response
+``step`` profile with the flags as ``--set`` overrides, resolved and checked by the load suite
+itself: ``python -m loadtest profile``) through the load suite's runner (``python -m loadtest
+run --target ...``), and reads each settled step's achieved rate, p95, mean response
 time and error ratio from Locust's stats history, plus the bot's mean in-flight gauge from
 Prometheus and its CPU from /proc. The knee is the last good step before the first confirmed
 SLO breach, and :mod:`localenv.capacity.limits` names the limit that bound it. From it,
@@ -29,14 +30,13 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bot_contract import metrics as m
-from bot_contract.webhook import MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_MAX, MAX_CONNECTIONS_MIN
-from localenv.capacity.advice import Slo, StepResult, advise, breaches, find_knee
+from bot_contract.webhook import MAX_CONNECTIONS_DEFAULT
+from localenv.capacity.advice import Slo, advise, breaches, find_knee
 from localenv.capacity.limits import (
     binding_limit,
     cores_over,
@@ -45,13 +45,11 @@ from localenv.capacity.limits import (
     tree_cpu_seconds,
     with_cpu,
 )
+from localenv.capacity.steps import StepResult
 from localenv.environment import LocalEnv, local_environment
 from localenv.loadrun import runner_command, runner_env
-from localenv.paths import REPO_ROOT
 from localenv.process import LocalEnvError, group_cpu_seconds
 
-#: Where the named profiles live; the ``step`` profile is the ramp's template.
-PROFILES_DIR = REPO_ROOT / "loadtest" / "profiles"
 #: Locust's "current" percentiles cover the last 10 s (CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW).
 _PERCENTILE_WINDOW_S = 10.0
 _HISTORY = "locust_stats_history.csv"
@@ -74,8 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--profile", default="step", help="template for mix, population and gates (step)")
-    # A wider ramp than the step profile's: behind Telegram's delivery one worker kept its SLO
-    # at 1000/s on this 2-core machine (quiet), so 25/s steps to 400/s never found the knee.
+    # A wider ramp than the step profile's (why: localenv/README.md, "Capacity").
     add("--start-rate", type=float, default=100.0, help="updates/s of the first step (100)")
     add("--step-rate", type=float, default=100.0, help="updates/s added per step (100)")
     add("--steps", type=int, default=16, help="number of steps at most (16)")
@@ -113,63 +110,67 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, dict):
-        return (
-            "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-        )
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+@dataclass(frozen=True)
+class Ramp:
+    """The ramp as the load suite reads it (``python -m loadtest profile``).
+
+    Attributes:
+        overrides: The ``--set`` overrides that turn the template profile into the ramp.
+        rates: Each step's offered rate, updates/s.
+        step_s: Seconds per step.
+        p95_ms: The template's ``"*"`` p95 gate (the SLO's default target).
+        resolved: The suite's whole reading of the profile (kept in the report).
+    """
+
+    overrides: tuple[str, ...]
+    rates: list[float]
+    step_s: float
+    p95_ms: float
+    resolved: dict[str, Any]
 
 
-def dump_toml(data: dict[str, Any]) -> str:
-    """Write a profile back as TOML: scalars first, then one table per top-level dict."""
-    lines = [
-        f"{json.dumps(k)} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)
-    ]
-    for name, table in data.items():
-        if isinstance(table, dict):
-            lines += ["", f"[{json.dumps(name)}]"]
-            lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
+def ramp_overrides(args: argparse.Namespace) -> tuple[str, ...]:
+    """The template profile's overrides for this ramp: its shape and delivery from the flags."""
+    return (
+        'shape.kind="step"',
+        f"shape.start={float(args.start_rate)!r}",
+        f"shape.step={float(args.step_rate)!r}",
+        f"shape.steps={int(args.steps)}",
+        f"shape.step_s={float(args.step_s)!r}",
+        f"delivery.model={json.dumps(args.model)}",
+        f"delivery.max_connections={int(args.max_connections)}",
+        f"description={json.dumps(f'capacity ramp generated from {args.profile}')}",
+    )
 
 
-def ramp_profile(args: argparse.Namespace) -> tuple[dict[str, Any], list[float], float]:
-    """The template profile with the flags applied, its step rates and its step length."""
-    path = Path(args.profile)
-    if path.suffix != ".toml":
-        path = PROFILES_DIR / f"{args.profile}.toml"
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    shape = dict(data.get("shape", {}))
-    if shape.get("kind") != "step":
-        raise ValueError(f"{path}: capacity needs a profile with [shape] kind = 'step'")
-    for key, flag in (("start", "start_rate"), ("step", "step_rate"), ("steps", "steps")):
-        if getattr(args, flag) is not None:
-            shape[key] = getattr(args, flag)
-    if args.step_s is not None:
-        shape["step_s"] = args.step_s
-    if float(shape["step_s"]) < _PERCENTILE_WINDOW_S + 2:
+def plan_ramp(args: argparse.Namespace) -> Ramp:
+    """Resolve the ramp through the load suite's own profile loader (its checks, its ranges).
+
+    Raises:
+        ValueError: a step shorter than the p95 window, or a profile the suite rejects.
+    """
+    if float(args.step_s) < _PERCENTILE_WINDOW_S + 2:
         raise ValueError(f"step_s must be >= {_PERCENTILE_WINDOW_S + 2:.0f} s (p95 needs 10 s)")
-    data["shape"] = shape
-    if not MAX_CONNECTIONS_MIN <= args.max_connections <= MAX_CONNECTIONS_MAX:
-        raise ValueError(
-            f"--max-connections must be {MAX_CONNECTIONS_MIN}..{MAX_CONNECTIONS_MAX} "
-            "(Telegram's range)"
+    overrides = ramp_overrides(args)
+    command = [sys.executable, "-m", "loadtest", "profile", args.profile]
+    command += [f"--set={item}" for item in overrides]
+    try:
+        done = subprocess.run(  # noqa: S603 (our own interpreter and module)
+            command, capture_output=True, text=True, timeout=120, check=False
         )
-    delivery = dict(data.get("delivery", {}))
-    delivery["model"] = args.model
-    delivery["max_connections"] = args.max_connections
-    data["delivery"] = delivery
-    data["description"] = f"capacity ramp generated from {path.name}"
-    rates = [float(shape["start"]) + i * float(shape["step"]) for i in range(int(shape["steps"]))]
-    return data, rates, float(shape["step_s"])
+    except subprocess.TimeoutExpired:
+        raise ValueError("python -m loadtest profile did not answer within 120 s") from None
+    if done.returncode != 0:
+        raise ValueError(done.stderr.strip() or f"loadtest profile: exit {done.returncode}")
+    resolved: dict[str, Any] = json.loads(done.stdout)
+    stages = resolved["shape"]["stages"]
+    return Ramp(
+        overrides=overrides,
+        rates=[float(stage[1]) for stage in stages],
+        step_s=float(stages[0][0]),
+        p95_ms=float(resolved["gates"]["p95_ms"].get("*", 500.0)),
+        resolved=resolved,
+    )
 
 
 def read_history(path: Path) -> list[dict[str, float]]:
@@ -382,17 +383,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the capacity ramp; 0 with advice, 1 when no knee was found, 2 on set-up errors."""
     args = _parser().parse_args(argv)
     try:
-        profile, rates, step_s = ramp_profile(args)
-    except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
+        ramp = plan_ramp(args)
+    except (OSError, ValueError) as error:
         sys.stderr.write(f"capacity: {error}\n")
         return EXIT_USAGE
+    rates, step_s = ramp.rates, ramp.step_s
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     report_dir = args.report_dir or Path("reports") / f"capacity-{stamp}"
     run_dir = report_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    profile_path = report_dir / "capacity-profile.toml"
-    profile_path.write_text(dump_toml(profile))
-    p95 = args.p95_ms or float(profile.get("gates", {}).get("p95_ms", {}).get("*", 500.0))
+    (report_dir / "capacity-profile.json").write_text(json.dumps(ramp.resolved, indent=2) + "\n")
+    p95 = args.p95_ms or ramp.p95_ms
     slo = Slo(p95, args.max_error_ratio, args.min_achieved_ratio)
     sys.stderr.write(
         f"capacity: ramping {args.workers} bot worker(s) over {len(rates)} steps of {step_s:.0f} s "
@@ -408,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
             max_connections=args.max_connections,
             emulator_args=() if args.with_rate_limits else ("--no-flood-control",),
         ) as env:
-            argv_run = runner_command(env, run_dir, ["--profile", str(profile_path)])
+            ramp_args = ["--profile", args.profile, *(f"--set={item}" for item in ramp.overrides)]
+            argv_run = runner_command(env, run_dir, ramp_args)
             watch = None if args.no_early_stop else (rates, step_s, slo)
             cpu = CpuSamples()
             code = _run_ramp(env, argv_run, run_dir, watch, cpu)

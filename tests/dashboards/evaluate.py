@@ -1,5 +1,7 @@
 """Run dashboard and rule queries through a Prometheus HTTP API (prometheus-api-client).
 
+Test-only: the live-data tests check every query with it (it left ``dashboards`` itself).
+
 Grafana's template variables are expanded first (:func:`dashboards.promql.expand`), then each
 query runs as a range query over a time window, the way a panel asks for it. A result records
 whether Prometheus accepted the query and how many finite points came back.
@@ -16,6 +18,7 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
 from dashboards import external
+from dashboards.preview import range_query
 from dashboards.promql import expand, metric_names
 from dashboards.queries import Query
 
@@ -48,16 +51,6 @@ def _count(matrix: list[dict[str, Any]]) -> int:
         for _, value in series.get("values", [])
         if math.isfinite(float(value))
     )
-
-
-def range_query(
-    client: PrometheusConnect, promql: str, start: datetime, end: datetime, step: str
-) -> list[dict[str, Any]]:
-    """A range query's matrix (``[{"metric": {...}, "values": [[t, "v"], ...]}, ...]``)."""
-    data: list[dict[str, Any]] = client.custom_query_range(
-        promql, start_time=start, end_time=end, step=step
-    )
-    return data
 
 
 def evaluate(
