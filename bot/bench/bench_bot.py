@@ -9,8 +9,15 @@ text-message updates; each server is pinned to core 1. All servers stay up, and 
 the ratios are taken within a round, so this shared machine's slow phases cancel out. A local nginx answers the Bot API calls
 (a fixed JSON, almost no CPU), and PostgreSQL is embedded (pgserver) unless DATABASE_URL is set;
 both share core 0 with wrk, so the server's core runs only the server.
-Only **handled** updates count (work finished: committed rows for ours, handler completions
-for PTB), over the measured window. CPU is the server process's user+system time.
+Only **handled** updates count (work finished: replies sent by our outbox sender, or answered
+in the webhook body, for ours; handler completions for PTB), over the measured window. CPU is
+the server process's user+system time: for ours the webhook *and* its sender (a task in the
+same process). Ours runs the **default configuration**: limits on (1/s per chat, 20/min per
+group, a global rate of ``--global-rate``, high enough not to be the bottleneck), chats drawn
+from a Zipf population so they repeat (updates.lua). After the rounds, ours alone: a paced
+pass with a Bot API taking 3 s per call (ack latency must not move), and 2x and 10x overload
+of a global limit of ``--overload-limit``/s (goodput as a share of the limit). A sampler
+counts sessions ``idle in transaction`` for more than 100 ms during the whole run.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -120,7 +128,8 @@ def postgres(workdir: Path) -> Iterator[str]:
 
     server = get_server(workdir / "pg", cleanup_mode="stop")
     try:
-        pin_tree(int((workdir / "pg" / "postmaster.pid").read_text().split()[0]), LOAD_CORE)
+        PG_PID.append(int((workdir / "pg" / "postmaster.pid").read_text().split()[0]))
+        pin_tree(PG_PID[0], LOAD_CORE)
         yield server.get_uri()
     finally:
         server.cleanup()
@@ -156,6 +165,7 @@ class Server:
     count: Callable[[], int]  # handled updates so far
     histogram: Callable[[], Buckets] | None = None  # the bot's own latency histogram
     profile_to: Path | None = None  # py-spy output (ours only, an extra window)
+    url: str = ""  # ours: its database
 
 
 @dataclass
@@ -170,6 +180,7 @@ class Result:
     p99_ms: float
     non2xx: int
     internal: str = ""
+    pg_cpu: float = 0.0  # PostgreSQL's CPU over the window (ours only)
 
     @property
     def rate(self) -> float:
@@ -183,6 +194,10 @@ class Result:
     def cpu_per_1000(self) -> float:
         return 1000 * self.cpu / self.handled if self.handled else float("inf")
 
+    @property
+    def pg_us_per_update(self) -> float:
+        return 1e6 * self.pg_cpu / self.handled if self.handled else float("inf")
+
 
 @dataclass
 class Paced:
@@ -192,6 +207,16 @@ class Paced:
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     cpu_per_1000: float = 0.0
+    p95_ms: float = 0.0
+    non2xx: int = 0
+
+
+#: The postmaster's pid when PostgreSQL is embedded (its backends are its children).
+PG_PID: list[int] = []
+
+
+def pg_cpu() -> float:
+    return cpu_seconds(PG_PID[0]) if PG_PID else 0.0
 
 
 def _ms(value: str, unit: str) -> float:
@@ -204,7 +229,7 @@ _BASES = itertools.count(1, 10_000_000)
 
 def run_wrk(
     port: int, seconds: float, connections: int, core: int | None, delay_ms: float = 0
-) -> tuple[int, float, float, int]:
+) -> tuple[int, float, float, int, float]:
     env = {**os.environ, "BENCH_SECRET": SECRET, "BENCH_UPDATE_BASE": str(next(_BASES)),
            "BENCH_DELAY_MS": str(round(delay_ms))}  # fmt: skip
     cmd = [*pin(core), "wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", "--timeout", "10s",
@@ -215,7 +240,9 @@ def run_wrk(
     p50 = _ms(*re.match(r"([\d.]+)(\w+)", lat["50"]).groups())  # type: ignore[union-attr]
     p99 = _ms(*re.match(r"([\d.]+)(\w+)", lat["99"]).groups())  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return requests, p50, p99, int(non2xx.group(1)) if non2xx else 0
+    p95 = re.search(r"p95_us (\d+)", out)
+    return (requests, p50, p99, int(non2xx.group(1)) if non2xx else 0,
+            int(p95.group(1)) / 1000 if p95 else float("nan"))  # fmt: skip
 
 
 Buckets = list[tuple[float, float]]
@@ -232,12 +259,13 @@ def measure(server: Server, args: argparse.Namespace, *, profile: bool = False) 
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
     hist0 = server.histogram() if server.histogram else []
-    before, cpu0, t0 = server.count(), cpu_seconds(server.pid), time.monotonic()
-    requests, p50, p99, non2xx = run_wrk(
+    before, cpu0, t0, pg0 = server.count(), cpu_seconds(server.pid), time.monotonic(), pg_cpu()
+    requests, p50, p99, non2xx, _ = run_wrk(
         server.port, args.duration, args.connections, args.wrk_core
     )
-    after, cpu1, t1 = server.count(), cpu_seconds(server.pid), time.monotonic()
+    after, cpu1, t1, pg1 = server.count(), cpu_seconds(server.pid), time.monotonic(), pg_cpu()
     result = Result(after - before, t1 - t0, cpu1 - cpu0, requests, p50, p99, non2xx)
+    result.pg_cpu = pg1 - pg0 if server.url else 0.0
     if server.histogram:
         window = [(le, n - n0) for (le, n), (_, n0) in zip(server.histogram(), hist0, strict=True)]
         result.internal = quantiles(window)
@@ -248,14 +276,18 @@ def measure(server: Server, args: argparse.Namespace, *, profile: bool = False) 
 
 def measure_paced(server: Server, args: argparse.Namespace) -> Paced:
     """Each connection waits connections/rate seconds (random) between requests."""
-    delay_ms = 1000 * args.connections / args.paced_rate
+    return paced_at(server, args, args.paced_rate)
+
+
+def paced_at(server: Server, args: argparse.Namespace, rate: float) -> Paced:
+    delay_ms = 1000 * args.connections / rate
     before, cpu0, t0 = server.count(), cpu_seconds(server.pid), time.monotonic()
-    _, p50, p99, _ = run_wrk(
+    _, p50, p99, non2xx, p95 = run_wrk(
         server.port, args.paced_seconds, args.connections, args.wrk_core, delay_ms
     )
     handled, cpu = server.count() - before, cpu_seconds(server.pid) - cpu0
     return Paced(handled / (time.monotonic() - t0), p50, p99,
-                 1000 * cpu / handled if handled else float("inf"))  # fmt: skip
+                 1000 * cpu / handled if handled else float("inf"), p95, non2xx)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -266,6 +298,8 @@ def start_ours(
     workdir: Path,
     reply_via: str = "api",
     server: str = "uvicorn",
+    label: str = "",
+    extra: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """``python -m bot serve`` (or granian) on its own fresh database."""
     name = f"b_{uuid.uuid4().hex[:8]}"
@@ -279,8 +313,8 @@ def start_ours(
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "BOT_ENV": "test", "BOT_TOKEN": TOKEN,
            "BOT_WEBHOOK_SECRET": SECRET, "BOT_API_BASE_URL": api, "BOT_PORT": str(port),
-           "BOT_LOG_LEVEL": "WARNING", "BOT_RATE_GLOBAL_PER_S": "0", "BOT_MAX_IN_FLIGHT": "64",
-           "BOT_REPLY_VIA": reply_via}  # fmt: skip
+           "BOT_LOG_LEVEL": "WARNING", "BOT_RATE_GLOBAL_PER_S": str(args.global_rate),
+           "BOT_MAX_IN_FLIGHT": "64", "BOT_REPLY_VIA": reply_via, **(extra or {})}  # fmt: skip
     subprocess.run([PY, "-m", "bot", "migrate"], env=env, check=True, capture_output=True)
     cmd = [PY, "-m", "bot", "serve"]
     if server == "granian":  # measured only (see bot/README.md); the bot serves on uvicorn
@@ -288,7 +322,9 @@ def start_ours(
                "--port", str(port), "--loop", "uvloop", "--http", "1", "--workers", "1",
                "--runtime-mode", "st", "--no-ws", "--log-level", "warning", "--factory",
                "bot.web:serve_app"]  # fmt: skip
-    label = "ours (PostgreSQL + reply)" if reply_via == "api" else "ours, reply in webhook body"
+    label = label or (
+        "ours (outbox + sender)" if reply_via == "api" else "ours, reply in webhook body"
+    )
     if server != "uvicorn":
         label = f"ours on {server}" + (", webhook body" if reply_via == "webhook" else "")
     with process([*pin(args.server_core), *cmd], env, workdir / f"ours-{reply_via}-{server}.log") as proc:  # fmt: skip
@@ -296,11 +332,122 @@ def start_ours(
 
         def count() -> int:
             with psycopg.connect(url) as conn:
-                row = conn.execute("SELECT count(*) FROM sent_replies").fetchone()
+                row = conn.execute(
+                    "SELECT count(*) FROM outbox WHERE state IN ('sent', 'answered')"
+                ).fetchone()
             return int(row[0]) if row else 0
 
         yield Server(label, proc.pid, port, count, lambda: histogram(port),
-                     workdir / f"ours-{reply_via}-{server}.folded")  # fmt: skip
+                     workdir / f"ours-{reply_via}-{server}-{name}.folded", url)  # fmt: skip
+
+
+@contextlib.contextmanager
+def slow_api(workdir: Path, delay_ms: int) -> Iterator[str]:
+    """A Bot API stub taking ``delay_ms`` per sendMessage (slow_api.py, on the load core)."""
+    port = free_port()
+    cmd = [*pin(LOAD_CORE), PY, str(HERE / "slow_api.py"), str(port), str(delay_ms)]
+    with process(cmd, dict(os.environ), workdir / "slow_api.log") as proc:
+        wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+
+
+class IdleInTransaction(threading.Thread):
+    """Samples pg_stat_activity every 50 ms: sessions idle in transaction for > 100 ms."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.stop, self.samples, self.worst, self.seen = url, threading.Event(), 0, 0, 0
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(0.05):
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
+                    " AND now() - state_change > interval '100 ms' AND datname LIKE 'b\\_%'"
+                ).fetchone()
+                n = int(row[0]) if row else 0
+                self.samples += 1
+                self.worst = max(self.worst, n)
+                self.seen += n > 0
+
+
+def open_rows(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM outbox WHERE state IN ('pending', 'leased', 'sending')"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def extras(args: argparse.Namespace, db_url: str, api: str, workdir: Path, ours: Server) -> list[str]:  # fmt: skip
+    """The stalled-Bot-API and overload rows (ours only, each once, after the rounds)."""
+    lines = []
+    with contextlib.ExitStack() as stack:
+        slow = stack.enter_context(slow_api(workdir, args.stall_ms))
+        stalled = stack.enter_context(
+            start_ours(args, db_url, slow, workdir, label="ours, Bot API stalled")
+        )
+        ptb_slow = stack.enter_context(
+            start_ptb("uvicorn", "PTB + uvicorn, Bot API stalled", args, slow, workdir)
+        )
+        run_wrk(
+            stalled.port,
+            args.warmup,
+            args.connections,
+            args.wrk_core,
+            1000 * args.connections / args.paced_rate,
+        )
+        normal = paced_at(ours, args, args.paced_rate)
+        slow_run = paced_at(stalled, args, args.paced_rate)
+        ptb_run = paced_at(ptb_slow, args, args.paced_rate)
+        lines.append(
+            f"Bot API taking {args.stall_ms} ms per call, paced at {args.paced_rate:.0f}/s offered "
+            f"({args.paced_seconds:.0f} s each, in this order):"
+        )
+        for name, r in (
+            ("ours, normal Bot API", normal),
+            (stalled.name, slow_run),
+            (ptb_slow.name, ptb_run),
+        ):
+            lines.append(
+                f"  {name:<34} acked p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms"
+                f"  work done {r.rate:6.0f}/s  non-2xx {r.non2xx}"
+            )
+        lines.append(
+            f"  ack p95 stalled / normal: {slow_run.p95_ms / normal.p95_ms:.2f}x"
+            f" (target <= 1.10); sends waiting in the outbox after the pass: {open_rows(stalled.url)}"
+        )
+        limit = args.overload_limit
+        over = stack.enter_context(
+            start_ours(
+                args,
+                db_url,
+                api,
+                workdir,
+                label="ours, global limit",
+                extra={"BOT_RATE_GLOBAL_PER_S": str(limit)},
+            )
+        )
+        lines.append(
+            f"overload of a global limit of {limit:.0f}/s (distinct Zipf chats, paced, {args.paced_seconds:.0f} s each):"
+        )
+        for factor in (2, 10):
+            t0, sent0 = time.monotonic(), over.count()
+            r = paced_at(over, args, factor * limit)
+            rate = (over.count() - sent0) / (time.monotonic() - t0)
+            lines.append(
+                f"  {factor:>2}x ({factor * limit:.0f}/s offered): sent {rate:6.1f}/s = {100 * rate / limit:5.1f}% of the limit"
+                f" (target >= 95%); acked p99 {r.p99_ms:.1f} ms, non-2xx {r.non2xx}"
+            )
+        backlog, t0 = open_rows(over.url), time.monotonic()
+        while open_rows(over.url) and time.monotonic() - t0 < args.drain_s:
+            time.sleep(1)
+        left = open_rows(over.url)
+        lines.append(
+            f"  backlog {backlog} rows after the passes; {'drained' if not left else f'{left} left'} "
+            f"after {time.monotonic() - t0:.0f} s (at the limit: {backlog / limit:.0f} s)"
+        )
+    return lines
 
 
 def histogram(port: int) -> Buckets:
@@ -428,6 +575,12 @@ def report(servers: list[Server], runs: dict[str, list[Result]], paced: dict[str
               f" {p.rate:>8.0f} {p.p50_ms:>7.1f} {p.p99_ms:>7.1f} {p.cpu_per_1000:>9.3f}")  # fmt: skip
     print("p50/p99: wrk, flat out at --connections; paced/s, p50, p99, CPU s/1k: handled at the offered "
           "--paced-rate (random think time per connection), after the rounds")  # fmt: skip
+    for s in servers:
+        if s.url:
+            pg = median([r.pg_us_per_update for r in runs[s.name]])
+            print(
+                f"  {s.name}: PostgreSQL CPU {pg:.0f} µs per handled update (median of rounds, all backends)"
+            )
     print("\nhandled per core, ours / baseline, measured in the same round (median [min-max]):")
     ours = [s for s in servers if s.name.startswith("ours")]
     for o in ours:
@@ -488,6 +641,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="py-spy ours in one extra, uncounted window"
     )
+    parser.add_argument(
+        "--global-rate",
+        type=float,
+        default=20000,
+        help="ours' BOT_RATE_GLOBAL_PER_S in the rounds: on, not the bottleneck (20000)",
+    )
+    parser.add_argument(
+        "--overload-limit",
+        type=float,
+        default=100,
+        help="the global limit of the overload rows (100/s; offered 2x and 10x)",
+    )
+    parser.add_argument(
+        "--stall-ms", type=int, default=3000, help="the stalled Bot API's delay (3000)"
+    )
+    parser.add_argument(
+        "--drain-s", type=float, default=120, help="longest wait for the backlog to drain (120)"
+    )
+    parser.add_argument("--no-extras", action="store_true", help="skip the stall and overload rows")
     args = parser.parse_args(argv)  # fmt: skip
     if args.rounds < 1 or args.duration <= 0:
         parser.error("--rounds must be >= 1 and --duration > 0")
@@ -518,6 +690,8 @@ def main(argv: list[str] | None = None) -> int:
         # Every server is up for the whole run (idle ones cost no CPU), and each round measures
         # each of them once, so slow phases of this shared machine hit all of them alike.
         servers = [stack.enter_context(start()) for key, start in starters.items() if key in only]
+        sampler = IdleInTransaction(db_url)
+        sampler.start()
         runs: dict[str, list[Result]] = {s.name: [] for s in servers}
         for round_ in range(args.rounds):
             for s in servers:
@@ -531,7 +705,23 @@ def main(argv: list[str] | None = None) -> int:
         for s in servers if args.profile else []:
             if s.profile_to is not None:  # an extra window: sampling slows the server down
                 measure(s, args, profile=True)
+        ours_main = next((x for x in servers if x.name.startswith("ours (outbox")), None)
+        extra = (
+            []
+            if args.no_extras or ours_main is None
+            else extras(args, db_url, api, workdir, ours_main)
+        )
+        sampler.stop.set()
+        sampler.join(5)
         report(servers, runs, paced)
+        print()
+        for line in extra:
+            print(line)
+        print(
+            f"sessions idle in transaction > 100 ms: at most {sampler.worst} at once, in {sampler.seen}"
+            f" of {sampler.samples} samples every 50 ms over the whole run (target 0)"
+        )
+        print(f"load average at the end {os.getloadavg()[0]:.2f}")
         for s in servers if args.profile else []:
             if s.profile_to is not None and s.profile_to.exists():
                 print(f"\nprofile of {s.name}, an extra window after the rounds (py-spy):")

@@ -35,8 +35,7 @@ def make_settings(database_url: str, api_url: str, **overrides: Any) -> Settings
         "webhook_secret": SECRET,
         "database_url": database_url,
         "api_base_url": api_url,
-        "rate_global_per_s": 0,
-        "rate_chat_interval_s": 0,
+        # The limits stay at their defaults (on), as users run the bot.
         "db_pool_timeout_s": 2,
         "api_timeout_s": 5,
         "retry_after_s": 1,
@@ -150,7 +149,6 @@ def subprocess_env(database_url: str, api_url: str, port: int, **extra: str) -> 
             "DATABASE_URL": database_url,
             "BOT_API_BASE_URL": api_url,
             "BOT_PORT": str(port),
-            "BOT_RATE_GLOBAL_PER_S": "0",
         }
     )
     env.update(extra)
@@ -163,6 +161,18 @@ async def scalar(url: str, sql: str, *params: Any) -> Any:
         cur = await conn.execute(sql, params or None)
         row = await cur.fetchone()
         return row[0] if row else None
+
+
+async def outbox_settled(url: str, timeout_s: float = 20) -> int:
+    """Wait until no outbox row is open (pending, leased, sending); the rows done."""
+    for _ in range(int(timeout_s / 0.05)):
+        open_rows = await scalar(
+            url, "SELECT count(*) FROM outbox WHERE state IN ('pending', 'leased', 'sending')"
+        )
+        if open_rows == 0:
+            break
+        await asyncio.sleep(0.05)
+    return int(await scalar(url, "SELECT count(*) FROM outbox WHERE done_at IS NOT NULL"))
 
 
 @dataclass

@@ -34,11 +34,22 @@ class RecordingEmulator:
     calls: list[Call] = field(default_factory=list)
     received: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
+    port: int = 0  # 0: a free port
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
     def sent(self, method: str = "sendMessage") -> list[Call]:
         return [c for c in self.calls if c.method == method]
+
+    async def wait_sent(
+        self, count: int, method: str = "sendMessage", timeout_s: float = 20
+    ) -> list[Call]:
+        """The calls of ``method`` once there are at least ``count`` (the sender is async)."""
+        for _ in range(int(timeout_s / 0.02)):
+            if len(self.sent(method)) >= count:
+                break
+            await asyncio.sleep(0.02)
+        return self.sent(method)
 
     @property
     def state(self) -> Any:
@@ -68,7 +79,7 @@ class RecordingEmulator:
     async def start(self) -> RecordingEmulator:
         self._app = create_app(self.config)
         config = uvicorn.Config(
-            self._record, host="127.0.0.1", port=0, lifespan="on", log_config=None,
+            self._record, host="127.0.0.1", port=self.port, lifespan="on", log_config=None,
             access_log=False, timeout_graceful_shutdown=1, interface="asgi3",
         )  # fmt: skip
         self._server = uvicorn.Server(config)

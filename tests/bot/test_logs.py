@@ -39,3 +39,11 @@ def test_json_lines_with_ids_and_redaction():
     assert "SECRET-TOKEN" not in stream.getvalue()
     assert "hook-secret-value" not in stream.getvalue()
     assert "[REDACTED]" in first["msg"]
+
+
+def test_the_percent_encoded_token_is_redacted_too():
+    """PTB percent-encodes a download URL: the token's ":" becomes "%3A" (or "%3a")."""
+    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "%s %s", None, None)
+    record.args = ("GET /file/bot123456%3ASECRET-TOKEN/x.jpg", "/bot123456%3aSECRET-TOKEN/")
+    RedactingFilter(["123456:SECRET-TOKEN"]).filter(record)
+    assert record.getMessage() == "GET /file/bot[REDACTED]/x.jpg /bot[REDACTED]/"

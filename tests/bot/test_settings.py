@@ -40,8 +40,8 @@ def test_reads_the_shared_environment_names(monkeypatch):
     assert s.api_base_url == "http://127.0.0.1:8081"
     assert (s.host, s.port, s.max_in_flight, s.webhook_path) == ("0.0.0.0", 9000, 7, "/hook")  # noqa: S104
     assert s.test_handler_delay_ms == 5
-    assert s.pool_max == 11
-    assert s.connections == 7
+    assert s.pool_max == 10  # the documented default: no longer tied to the in-flight cap
+    assert s.connections == s.sender_concurrency == 100  # one keep-alive per concurrent send
 
 
 def test_rotation_splits_the_secret_list(monkeypatch):

@@ -1,4 +1,4 @@
-"""Command line: ``serve``, ``migrate`` and ``set-webhook`` (settings from the environment).
+"""Command line: ``serve``, ``send``, ``migrate`` and ``set-webhook`` (settings from the env).
 
 Exit codes: 0 success, 1 failure (database or Bot API), 2 usage or configuration error.
 """
@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the webhook (uvicorn, uvloop, httptools)")
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes on one port (default 1)"
+    )
+    sub.add_parser(
+        "send", help="only the outbox sender, with /healthz, /readyz and /metrics on BOT_PORT"
     )
     mig = sub.add_parser("migrate", help="apply pending SQL migrations (safe to run concurrently)")
     mig.add_argument(
@@ -80,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, secrets)
     if args.command == "serve":
         return serve(settings, args.workers)
+    if args.command == "send":
+        return serve(settings, 1, factory="bot.web:send_app")
     if args.command == "migrate":
         return asyncio.run(migrate(settings, wait_s=args.wait_s))
     if not MAX_CONNECTIONS_MIN <= args.max_connections <= MAX_CONNECTIONS_MAX:
@@ -91,21 +96,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
 
-def serve(settings: Settings, workers: int) -> int:
+def serve(settings: Settings, workers: int, factory: str = "bot.web:serve_app") -> int:
     """Serve on ``BOT_HOST:BOT_PORT`` with ``workers`` processes (multiprocess metrics if > 1)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from bot.metrics import MULTIPROC_ENV
+    from bot.pool_budget import check_pool_budget
 
     if workers < 1:
         print("--workers must be at least 1", file=sys.stderr)  # noqa: T201
+        return 2
+    if not check_pool_budget(settings, workers):
         return 2
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Must be set before the workers import prometheus_client: they inherit it.
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="tgbot-metrics-")
     config = uvicorn.Config(
-        "bot.web:serve_app",
+        factory,
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -54,9 +54,15 @@ class Chat(FastView):
 
 
 class Sender(FastView):
-    """The fields of a Bot API ``User`` the fast path reads."""
+    """The fields of a Bot API ``User`` the fast path reads, and those the Bot API requires.
+
+    ``is_bot`` and ``first_name`` are required in a ``User`` (PTB refuses one without them),
+    so a view without them does not fit and the PTB path decides, as for every other kind.
+    """
 
     id: int
+    is_bot: bool
+    first_name: str
 
 
 class TextMessage(FastView):
@@ -90,7 +96,11 @@ class TextMessage(FastView):
             {
                 "message_id": message.message_id,
                 "chat": {"id": message.chat.id, "type": message.chat.type},
-                "from": {"id": sender.id} if sender else None,
+                "from": (
+                    {"id": sender.id, "is_bot": sender.is_bot, "first_name": sender.first_name}
+                    if sender
+                    else None
+                ),
                 "text": message.text,
             }
         )

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 
@@ -57,7 +59,11 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 4]
+        # PTB percent-encodes URLs (a download's token ":" becomes "%3A"): redact both forms.
+        plain = [s for s in secrets if len(s) >= 4]
+        encoded = {quote(s, safe="") for s in plain}
+        encoded |= {re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), s) for s in encoded}
+        self._secrets = sorted(set(plain) | encoded, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message once, redact it, and keep the record."""

@@ -78,6 +78,24 @@ class Metrics:
         self.pool_in_use = self._gauge(m.DB_POOL_IN_USE, "livesum")
         self.pool_waiting = self._gauge(m.DB_POOL_WAITING, "livesum")
         self.ready = self._gauge(m.READY, "livemin")
+        # Every sender samples the same fleet-wide outbox: merge workers by the maximum.
+        self.outbox_depth = self._gauge(m.OUTBOX_DEPTH, "livemax")
+        self.outbox_oldest_age = self._gauge(m.OUTBOX_OLDEST_AGE, "livemax")
+        self.outbox_sends = Counter(
+            m.OUTBOX_SENDS.name, m.OUTBOX_SENDS.documentation, _labels(m.OUTBOX_SENDS), registry=r
+        )
+        self.outbox_throttled = Counter(
+            m.OUTBOX_THROTTLED.name, m.OUTBOX_THROTTLED.documentation, registry=r
+        )
+        self.outbox_slot_delay = Histogram(
+            m.OUTBOX_SLOT_DELAY.name,
+            m.OUTBOX_SLOT_DELAY.documentation,
+            buckets=m.DURATION_BUCKETS_S,
+            registry=r,
+        )
+        self.outbox_in_doubt = Counter(
+            m.OUTBOX_IN_DOUBT.name, m.OUTBOX_IN_DOUBT.documentation, registry=r
+        )
 
     def _gauge(self, metric: m.Metric, mode: str) -> Gauge:
         # multiprocess_mode decides how workers' values merge: sums for counts, min for "ready".

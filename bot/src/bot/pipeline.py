@@ -1,9 +1,13 @@
-"""One delivery, start to answer: parse, claim the update_id, run handlers, send, commit.
+"""One delivery, start to answer: parse, claim the update_id, run handlers, write outbox, commit.
 
-Everything an update changes, its ``update_id`` and the record of what was sent for it are
-committed in one transaction; the webhook answers 2xx only after that commit. A transient
-failure rolls everything back and answers 503 with ``Retry-After`` so Telegram redelivers.
-A payload that can never succeed is dead-lettered and answered 200.
+The update's transaction touches only PostgreSQL: everything an update changes, its
+``update_id`` and an outbox row for every Bot API call its handlers ask for are committed
+together, and the webhook answers 2xx only after that commit. The sender
+(:mod:`bot.sender`) makes the calls afterwards. Files a handler needs are fetched before the
+transaction opens. A transient failure (:func:`bot.failures.is_transient`) rolls everything
+back and answers 503 with ``Retry-After`` so Telegram redelivers; a payload that can never
+succeed, or a bug in a handler, is dead-lettered and answered 200 once the dead letter is
+stored (503 if even that fails: never a 2xx for something that was not stored).
 """
 
 from __future__ import annotations
@@ -18,20 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import psycopg
-from psycopg_pool import PoolClosed, PoolTimeout
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter
 
-from bot.botapi import BotApiError, RetryAfterError, TransientApiError
+from bot.botapi import RetryAfterError
+from bot.failures import is_transient
 from bot.handlers import FAST_HANDLERS
 from bot.logs import chat_id_var, update_id_var
-from bot.repo import Repo, SentRecord
+from bot.photos import fetch_photo, largest_photo_id
+from bot.repo import OutboxRow, Repo, TxTimeouts
 from bot.unit import UpdateUnit, current_unit
 from bot_contract.metrics import Outcome
 from bot_contract.updates import UpdateType, update_kind
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     from psycopg_pool import AsyncConnectionPool
 
@@ -40,22 +44,10 @@ if TYPE_CHECKING:
     from bot.fastpath import FastHandler
     from bot.metrics import Metrics
     from bot.settings import Settings
+    from bot.unit import PhotoFetch, Reply
 
 log = logging.getLogger(__name__)
 
-#: Exceptions that mean "try again later": the database, the pool, the Bot API, a timeout.
-TRANSIENT = (
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    PoolTimeout,
-    PoolClosed,
-    TransientApiError,
-    NetworkError,  # PTB's transport (getFile, downloads), TimedOut included
-    RetryAfter,  # a 429 on a call made through PTB
-    TimeoutError,
-)
-#: Update kinds that get a message reply in their chat (so a rate slot is reserved up front).
-_REPLYING = frozenset({UpdateType.TEXT, UpdateType.COMMAND, UpdateType.PHOTO})
 #: Methods Telegram does not execute from a webhook response body (TELEGRAM.md §1.6).
 _NOT_IN_BODY = frozenset({"setWebhook", "deleteWebhook", "close", "logOut"})
 
@@ -63,6 +55,15 @@ _NOT_IN_BODY = frozenset({"setWebhook", "deleteWebhook", "close", "logOut"})
 def body_eligible(method: str) -> bool:
     """Whether Telegram executes ``method`` when it is found in a 2xx webhook answer."""
     return not method.startswith("get") and method not in _NOT_IN_BODY
+
+
+def rate_keys(chat_id: int | None, chat_type: str | None) -> tuple[str, ...]:
+    """The limiter keys of a message to ``chat_id``: the chat, its group, the fleet (sorted)."""
+    if chat_id is None:
+        return ()
+    group = chat_type in ("group", "supergroup") if chat_type else chat_id < 0
+    return (f"chat:{chat_id}", "global", f"group:{chat_id}") if group else (
+        f"chat:{chat_id}", "global")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +90,6 @@ class Answer:
     body: bytes | None = None  # a Bot API method for Telegram to execute (BOT_REPLY_VIA=webhook)
 
 
-class Throttled(Exception):
-    """The chat's next send slot is further away than we are willing to wait."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__(f"next send slot in {delay:.1f}s")
-        self.delay = delay
-
-
 class Pipeline:
     """Processes deliveries for one process (shared by all its requests)."""
 
@@ -108,14 +101,17 @@ class Pipeline:
         api: BotApi,
         metrics: Metrics,
         fast: Mapping[UpdateType, FastHandler[Any]] = FAST_HANDLERS,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.application = application
         self.api = api
         self.metrics = metrics
+        self.on_commit = on_commit  # wakes this process's sender
         self._test_delay = settings.test_handler_delay_ms / 1000
         self._via_webhook = settings.reply_via == "webhook"
+        self._timeouts = TxTimeouts(settings.db_lock_timeout_ms, settings.db_idle_in_tx_timeout_ms)
         self.fast: Mapping[UpdateType, FastHandler[Any]] = fast if settings.fast_path else {}
 
     # --- entry point ---------------------------------------------------------------------------
@@ -159,15 +155,15 @@ class Pipeline:
         chat_id_var.set(routed.chat_id)
         try:
             async with asyncio.timeout(self.settings.handler_timeout_s):
-                return await self._process(routed)
-        except RetryAfterError as exc:
-            await self._penalize(routed.chat_id, exc.retry_after)
+                photo = await self._prefetch(data, kind, update_id)
+                if self._test_delay:  # a slow handler, simulated outside the transaction
+                    await asyncio.sleep(self._test_delay)
+                return await self._process(routed, photo)
+        except RetryAfterError as exc:  # getFile refused with a 429
             return self._retry(label, exc.retry_after, exc)
-        except Throttled as exc:
-            return self._retry(label, exc.delay, exc)
-        except TRANSIENT as exc:
-            return self._retry(label, self.settings.retry_after_s, exc)
         except Exception as exc:
+            if is_transient(exc):
+                return self._retry(label, self.settings.retry_after_s, exc)
             log.exception("handler failed; dead-lettering the update")
             return await self._dead_letter("handler_error", body, update_id, label, repr(exc))
 
@@ -179,23 +175,24 @@ class Pipeline:
                       chat.type if chat else None, user.id if user else None,
                       lambda _unit: process(update))  # fmt: skip
 
-    # --- the transaction -----------------------------------------------------------------------
-    async def _process(self, routed: Routed) -> Answer:
-        update_id, label, chat_id = routed.update_id, routed.label, routed.chat_id
-        replying = routed.kind in _REPLYING and chat_id is not None
+    async def _prefetch(
+        self, data: dict[str, Any], kind: UpdateType | None, update_id: int
+    ) -> PhotoFetch | None:
+        """Fetch the file a photo handler needs, before any transaction is open."""
+        file_id = largest_photo_id(data) if kind is UpdateType.PHOTO else None
+        if file_id is None:
+            return None
         async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
-            repo = Repo(conn)
-            if replying and self.settings.rate_global_per_s > 0:
-                # The fleet-wide budget is one hot row: reserve it in its own statement, so
-                # no transaction keeps it locked.
-                await self._wait_for_slot(repo, ["global"], [1 / self.settings.rate_global_per_s])
-            keys, intervals = (
-                self._keys(chat_id, routed.chat_type or "") if chat_id is not None and replying
-                else ([], [])
-            )  # fmt: skip
-            claim = await repo.begin_and_claim(
-                update_id, label, chat_id, routed.user_id, keys, intervals
-            )
+            if await Repo(conn).is_processed(update_id):
+                return None  # a redelivery: the claim will see the duplicate
+        return await fetch_photo(self.api, file_id, self.settings.max_photo_bytes)
+
+    # --- the transaction -----------------------------------------------------------------------
+    async def _process(self, routed: Routed, photo: PhotoFetch | None) -> Answer:
+        update_id, label, chat_id = routed.update_id, routed.label, routed.chat_id
+        async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
+            repo = Repo(conn, self._timeouts)
+            claim = await repo.begin_and_claim(update_id, label, chat_id, routed.user_id)
             try:
                 if not claim.claimed:
                     if not self._via_webhook:
@@ -205,89 +202,52 @@ class Pipeline:
                     # the first answer's body: answer the same stored body again.
                     stored = await repo.rollback_with_webhook_body(update_id)
                     return Answer(200, Outcome.DUPLICATE, label, body=stored)
-                await self._sleep_until(claim.delay)
-                unit = UpdateUnit(update_id, repo, conversation=claim.conversation)
+                unit = UpdateUnit(update_id, repo, conversation=claim.conversation, photo=photo)
                 token = current_unit.set(unit)
                 try:
-                    if self._test_delay:
-                        await asyncio.sleep(self._test_delay)
                     await routed.run(unit)
                 finally:
                     current_unit.reset(token)
                 if unit.error is not None:
                     raise unit.error
-                sent = []
-                body = None
-                reserved = chat_id if replying else None
-                for seq, reply in enumerate(unit.replies):
-                    if reply.chat_id is not None and reply.chat_id != reserved:
-                        kind_ = "group" if reply.chat_id < 0 else "private"
-                        await self._wait_for_slot(repo, *self._keys(reply.chat_id, kind_))
-                    reserved = None  # one reservation covers one message
-                    if body is None and self._via_webhook and body_eligible(reply.method):
-                        # Executed by Telegram when it receives our 2xx: recorded, not sent.
-                        body = orjson.dumps({"method": reply.method, **reply.params})
-                        sent.append(SentRecord(seq, reply.method, reply.chat_id, None, None, body))
-                        continue
-                    sent.append(await self._send(seq, reply.method, reply.params, reply.chat_id))
-                await repo.commit(update_id, sent)
+                rows, body = self._outbox(routed, unit.replies)
+                await repo.commit(update_id, rows)
             except BaseException:
                 with contextlib.suppress(psycopg.Error):
                     await repo.rollback()
                 raise
+        if self.on_commit is not None and any(r.webhook_body is None for r in rows):
+            self.on_commit()
         outcome = Outcome.HANDLED if unit.handled else Outcome.UNHANDLED
         return Answer(200, outcome, label, body=body)
 
-    async def _send(
-        self, seq: int, method: str, params: dict[str, Any], chat_id: int | None
-    ) -> SentRecord:
-        try:
-            result = await self.api.call(method, params)
-        except BotApiError as exc:
-            # Refused for good (blocked, chat gone, bad request): keep the update's effects and
-            # record the refusal; retrying would fail the same way.
-            log.warning(
-                "Bot API refused %s: %s", method, exc.description, extra={"status": exc.status}
-            )
-            return SentRecord(seq, method, chat_id, None, f"{exc.status} {exc.description}")
-        message_id = result.get("message_id") if isinstance(result, dict) else None
-        return SentRecord(seq, method, chat_id, message_id)
-
-    # --- rate limits ---------------------------------------------------------------------------
-    def _keys(self, chat_id: int, chat_type: str) -> tuple[list[str], list[float]]:
-        """The per-chat and per-group keys (the global one is reserved on its own)."""
-        s = self.settings
-        keys: list[str] = []
-        intervals: list[float] = []
-        if s.rate_chat_interval_s > 0:
-            keys.append(f"chat:{chat_id}")
-            intervals.append(s.rate_chat_interval_s)
-        if chat_type in ("group", "supergroup") and s.rate_group_interval_s > 0:
-            keys.append(f"group:{chat_id}")
-            intervals.append(s.rate_group_interval_s)
-        return keys, intervals
-
-    async def _wait_for_slot(self, repo: Repo, keys: list[str], intervals: list[float]) -> None:
-        if keys:
-            await self._sleep_until((await repo.reserve_slot(keys, intervals)).delay)
-
-    async def _sleep_until(self, delay: float) -> None:
-        if delay > self.settings.rate_max_wait_s:
-            raise Throttled(delay)
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    async def _penalize(self, chat_id: int | None, retry_after: float) -> None:
-        """Tell every replica about a 429: push the chat's (or the global) slot out."""
-        try:
-            async with self.pool.connection(timeout=self.settings.db_pool_timeout_s) as conn:
-                await Repo(conn).penalize(f"chat:{chat_id}" if chat_id else "global", retry_after)
-        except TRANSIENT:
-            log.warning("could not record a 429 penalty")
+    def _outbox(
+        self, routed: Routed, replies: Sequence[Reply]
+    ) -> tuple[list[OutboxRow], bytes | None]:
+        """The outbox rows of an update's replies, and the webhook answer's body if any."""
+        rows: list[OutboxRow] = []
+        body = None
+        for seq, reply in enumerate(replies):
+            params = orjson.dumps(reply.params)
+            chat_type = routed.chat_type if reply.chat_id == routed.chat_id else None
+            keys = rate_keys(reply.chat_id, chat_type)
+            if body is None and self._via_webhook and body_eligible(reply.method):
+                # Executed by Telegram when it receives our 2xx: recorded, not sent.
+                body = orjson.dumps({"method": reply.method, **reply.params})
+                rows.append(OutboxRow(seq, reply.method, params, reply.chat_id, keys, body))
+                continue
+            order_key = reply.chat_id if reply.chat_id is not None else routed.chat_id
+            rows.append(OutboxRow(seq, reply.method, params, order_key, keys))
+        return rows, body
 
     # --- answers -------------------------------------------------------------------------------
     def _retry(self, label: str, seconds: float, exc: BaseException) -> Answer:
-        log.warning("transient failure, asking for a redelivery: %s", type(exc).__name__)
+        state = getattr(exc, "sqlstate", None)
+        log.warning(
+            "transient failure, asking for a redelivery: %s%s",
+            type(exc).__name__,
+            f" (SQLSTATE {state})" if state else "",
+        )
         retry = max(1, min(3600, math.ceil(seconds)))
         return Answer(503, Outcome.RETRY, label, retry)
 
@@ -303,12 +263,10 @@ class Pipeline:
                 if update_id is not None and not await repo.claim_update(update_id, label, None):
                     return Answer(200, Outcome.DUPLICATE, label)
                 await repo.dead_letter(reason, body, update_id, detail)
-        except TRANSIENT as exc:
-            return self._retry(label, self.settings.retry_after_s, exc)
-        except psycopg.Error:
-            # Even the dead letter was refused (e.g. a value PostgreSQL cannot store): a client
-            # error must still not become a 5xx, so log it and acknowledge.
+        except Exception as exc:
+            # Not stored: never a 2xx for something that was not stored, whatever the cause.
             log.exception("could not store a dead letter (%s)", reason)
+            return self._retry(label, self.settings.retry_after_s, exc)
         self.metrics.dead_letters.labels(reason).inc()
         log.warning("dead-lettered a delivery: %s", reason)
         return Answer(200, Outcome.DEAD_LETTER, label)

@@ -7,6 +7,7 @@ slots) uses the database clock, so replicas with skewed clocks still agree.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from importlib import resources
@@ -30,18 +31,6 @@ MIGRATION_LOCK_KEY = 0x7467_6270  # "tgbp"
 PRUNE_LOCK_KEY = 0x7467_7072
 
 _NOW = "extract(epoch FROM statement_timestamp())"
-#: Keys one reservation covers: a chat and its group (``reserve_slots`` in migration 0003).
-SLOT_KEYS = 2
-
-
-def _slot_args(keys: Sequence[str], intervals: Sequence[float]) -> list[object]:
-    """``reserve_slots``' scalar (key, interval) pairs, padded with NULLs."""
-    if len(keys) > SLOT_KEYS or len(keys) != len(intervals):
-        raise ValueError(f"at most {SLOT_KEYS} rate-limit keys, each with an interval")
-    args: list[object] = []
-    for n in range(SLOT_KEYS):
-        args += (keys[n], intervals[n]) if n < len(keys) else (None, None)
-    return args
 
 
 @dataclass(frozen=True)
@@ -54,29 +43,91 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class SentRecord:
-    """A Bot API call made for an update (``error`` when refused for good)."""
+class OutboxRow:
+    """A Bot API call an update asks for, written in its transaction (migration 0004)."""
 
     seq: int
     method: str
+    params: bytes  # JSON
     chat_id: int | None
-    message_id: int | None
-    error: str | None = None
+    rate_keys: tuple[str, ...] = ()
     webhook_body: bytes | None = None  # answered in the webhook response body, not sent
 
 
 @dataclass(frozen=True)
-class Slot:
-    """A reserved send slot: wait ``delay`` seconds (database clock) before sending."""
+class Leased:
+    """An outbox row a sender holds (``outbox_lease``)."""
 
+    id: int
+    update_id: int
+    seq: int
+    method: str
+    params: dict[str, object]
+    chat_id: int | None
+    rate_keys: tuple[str, ...]
+    attempts: int
+    in_doubt: bool  # taken over while 'sending': its call may have gone out already
+
+
+@dataclass(frozen=True)
+class SlotTake:
+    """``take_slots``: taken (wait ``delay`` then send) or refused (try again in ``delay``)."""
+
+    taken: bool
     delay: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one leased row ended: sent, failed for good, or back to pending at ``retry_in``."""
+
+    id: int
+    state: str  # 'sent' | 'failed' | 'pending'
+    message_id: int | None = None
+    error: str | None = None
+    retry_in: float = 0.0
+
+
+@dataclass(frozen=True)
+class TxTimeouts:
+    """Session limits set on each update's transaction (``SET LOCAL``: PgBouncer-safe)."""
+
+    lock_timeout_ms: int
+    idle_in_transaction_ms: int
+
+    def sql(self) -> str:
+        """The statements to run right after BEGIN."""
+        return (
+            f"SET LOCAL lock_timeout = {int(self.lock_timeout_ms)}; SET LOCAL"
+            f" idle_in_transaction_session_timeout = {int(self.idle_in_transaction_ms)}; "
+        )
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each append-only table keeps its rows (seconds)."""
+
+    dedupe_s: float
+    dead_letters_s: float
+    conversations_s: float
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """The open part of the outbox (a leading signal for dashboards and autoscaling)."""
+
+    depth: int
+    oldest_age_s: float
 
 
 class Repo:
     """Queries bound to one connection."""
 
-    def __init__(self, conn: AsyncConnection[tuple[object, ...]]) -> None:
+    def __init__(
+        self, conn: AsyncConnection[tuple[object, ...]], timeouts: TxTimeouts | None = None
+    ) -> None:
         self.conn = conn
+        self._begin = "BEGIN; " + (timeouts.sql() if timeouts else "")
         self._client = AsyncClientCursor(conn)  # client-side binding: several statements, one trip
         self._deferred: list[str] = []
 
@@ -105,28 +156,26 @@ class Repo:
         update_type: str,
         chat_id: int | None,
         user_id: int | None = None,
-        keys: Sequence[str] = (),
-        intervals: Sequence[float] = (),
     ) -> Claim:
-        """Open the update's transaction, claim its id and reserve its send slot: one round trip.
+        """Open the update's transaction and claim its id: one round trip.
 
         It also reads the (chat, user) conversation state. ``claimed`` is False for a
         duplicate (the id is committed already; a concurrent delivery blocks on the unique
-        key until the first one ends).
-        The slot rows of ``keys`` stay locked until the transaction ends, which serialises
-        sends to one chat across replicas. The caller must end the transaction with
-        :meth:`commit` or :meth:`rollback`.
+        key until the first one ends). No rate slot is taken here: the sender takes them
+        after the commit. The caller must end the transaction with :meth:`commit` or
+        :meth:`rollback`.
         """
         # Client-side binding sends BEGIN and the call in one simple query; the function's
         # statements are planned once per connection (migration 0003).
         self._deferred.clear()
         cur = self._client
         await cur.execute(
-            "BEGIN; SELECT claimed, delay, conversation"
-            " FROM claim_delivery(%s, %s, %s, %s, %s, %s, %s, %s)",
-            (update_id, update_type, chat_id, user_id, *_slot_args(keys, intervals)),
+            self._begin + "SELECT claimed, delay, conversation"  # noqa: S608 (constants)
+            " FROM claim_delivery(%s, %s, %s, %s, NULL, NULL, NULL, NULL)",
+            (update_id, update_type, chat_id, user_id),
         )
-        cur.nextset()
+        while cur.nextset():  # BEGIN and SET LOCAL come first; the SELECT's rows are last
+            pass
         row = await cur.fetchone()
         if row is None:  # pragma: no cover (the SELECT always returns one row)
             return Claim(False, 0.0, None)
@@ -134,23 +183,28 @@ class Repo:
         conversation = state if isinstance(state, str) else None
         return Claim(bool(claimed), max(float(delay), 0.0), conversation)  # type: ignore[arg-type]
 
-    async def commit(self, update_id: int, sent: Sequence[SentRecord] = ()) -> None:
-        """Send the queued writes, record what was sent and commit: one round trip."""
+    async def commit(self, update_id: int, outbox: Sequence[OutboxRow] = ()) -> None:
+        """Send the queued writes, write the update's outbox rows and commit: one round trip."""
         statements = self._deferred
         self._deferred = []
-        if sent:
-            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(sent))
+        if outbox:
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(outbox))
             values = [
                 v
-                for r in sent
+                for r in outbox
                 for v in (
-                    update_id, r.seq, r.method, r.chat_id, r.message_id, r.error, r.webhook_body
+                    update_id, r.seq, r.method, r.params.decode(), r.chat_id, list(r.rate_keys),
+                    "answered" if r.webhook_body is not None else "pending", r.webhook_body,
+                    r.webhook_body is not None,
                 )
             ]  # fmt: skip
             insert = (
-                "INSERT INTO sent_replies"  # noqa: S608 (placeholders only)
-                " (update_id, seq, method, chat_id, sent_message_id, error, webhook_body)"
-                f" VALUES {rows}"
+                "INSERT INTO outbox"  # noqa: S608 (placeholders only)
+                " (update_id, seq, method, params, chat_id, rate_keys, state, webhook_body,"
+                " done_at) SELECT v.u::bigint, v.s::smallint, v.m, v.p::json, v.c::bigint,"
+                " v.k::text[], v.st, v.b::bytea,"
+                " CASE WHEN v.d THEN now() END"
+                f" FROM (VALUES {rows}) AS v(u, s, m, p, c, k, st, b, d)"
             )
             statements.append(self._client.mogrify(insert, values))
         statements.append("COMMIT")
@@ -165,7 +219,7 @@ class Repo:
         self._deferred.clear()
         cur = self._client
         await cur.execute(
-            "SELECT webhook_body FROM sent_replies"
+            "SELECT webhook_body FROM outbox"
             " WHERE update_id = %s AND webhook_body IS NOT NULL ORDER BY seq LIMIT 1; ROLLBACK",
             (update_id,),
         )
@@ -201,19 +255,6 @@ class Repo:
             (reason, update_id, detail, body),
         )
 
-    async def reserve_slot(self, keys: Sequence[str], intervals: Sequence[float]) -> Slot:
-        """Reserve the next send slot on up to two keys at once (chat and group, or global).
-
-        Each key's slots are ``interval`` apart across the whole fleet: the row's ``last_at``
-        moves forward atomically, so two replicas never get the same slot. Keys are always
-        passed in the same scope order, so concurrent reservations cannot deadlock.
-        """
-        cur = await self.conn.execute(
-            "SELECT reserve_slots(%s, %s, %s, %s)", _slot_args(keys, intervals)
-        )
-        row = await cur.fetchone()
-        return Slot(float(row[0]) if row else 0.0)  # type: ignore[arg-type]
-
     async def penalize(self, key: str, seconds: float) -> None:
         """Push a key's next slot out by a 429's ``retry_after``, for every replica."""
         await self.conn.execute(
@@ -227,32 +268,128 @@ class Repo:
         """Round trip to the database (readiness)."""
         await self.conn.execute("SELECT 1")
 
-    async def prune(self, retention_s: float, batch: int = 10_000) -> int:
-        """Delete dedupe keys and sent records older than ``retention_s``, and stale rate slots.
+    async def is_processed(self, update_id: int) -> bool:
+        """Whether ``update_id`` is committed already (a cheap check before slow work)."""
+        cur = await self.conn.execute(
+            "SELECT 1 FROM processed_updates WHERE update_id = %s", (update_id,)
+        )
+        return await cur.fetchone() is not None
 
-        Only one replica prunes at a time (a transaction-level advisory lock); the others skip.
-        Returns the number of rows deleted (0 when another replica holds the lock).
+    # --- the outbox (the sender's side; autocommit, one statement each) ---------------------
+    async def lease(self, destination: str, owner: str, limit: int, lease_s: float) -> list[Leased]:
+        """Lease up to ``limit`` due rows, each the first open row of its chat."""
+        cur = await self.conn.execute(
+            "SELECT * FROM outbox_lease(%s, %s, %s, %s)", (destination, owner, limit, lease_s)
+        )
+        return [
+            Leased(int(i), int(u), int(q), str(m), p if isinstance(p, dict) else {},  # type: ignore[call-overload]
+                   None if c is None else int(c), tuple(k or ()), int(a), bool(d))  # type: ignore[call-overload,arg-type]
+            for i, u, q, m, p, c, k, a, d in await cur.fetchall()
+        ]  # fmt: skip
+
+    async def take_slots(
+        self,
+        keys: Sequence[str],
+        intervals: Sequence[float],
+        max_wait: float,
+        outbox_id: int | None = None,
+        *,
+        after_s: float = 0.0,
+        count: int = 1,
+    ) -> SlotTake:
+        """Take a send slot on every key (``count`` consecutive ones, not before ``after_s``
+        from now), or nothing: a refusal spends no budget."""
+        cur = await self.conn.execute(
+            "SELECT taken, delay FROM take_slots(%s, %s, %s, %s, %s, %s)",
+            (list(keys), list(intervals), max_wait, outbox_id, after_s, count),
+        )
+        row = await cur.fetchone()
+        if row is None:  # pragma: no cover (the function always returns one row)
+            return SlotTake(False, max_wait)
+        return SlotTake(bool(row[0]), max(float(row[1]), 0.0))  # type: ignore[arg-type]
+
+    async def mark_sending(self, outbox_id: int) -> None:
+        """A row sent without any rate key: from here on its call may be out."""
+        await self.conn.execute("UPDATE outbox SET state = 'sending' WHERE id = %s", (outbox_id,))
+
+    async def record(self, owner: str, outcomes: Sequence[Outcome]) -> int:
+        """Record how leased rows ended, in one statement; returns the rows still ours.
+
+        A row whose lease another sender took over meanwhile is left alone (``lease_owner``).
         """
+        if not outcomes:
+            return 0
+        rows = ", ".join(["(%s::bigint, %s, %s::bigint, %s, %s::float8)"] * len(outcomes))
+        values = [v for o in outcomes for v in (o.id, o.state, o.message_id, o.error, o.retry_in)]
+        cur = await self._client.execute(
+            "UPDATE outbox AS o SET state = v.st, message_id = v.mid, error = v.err,"  # noqa: S608
+            " not_before = CASE WHEN v.st = 'pending'"
+            " THEN now() + make_interval(secs => v.r) ELSE o.not_before END,"
+            " done_at = CASE WHEN v.st = 'pending' THEN NULL ELSE now() END,"
+            " lease_owner = NULL, lease_until = NULL"
+            f" FROM (VALUES {rows}) AS v(id, st, mid, err, r)"
+            " WHERE o.id = v.id AND o.lease_owner = %s",
+            [*values, owner],
+        )
+        return cur.rowcount
+
+    async def outbox_stats(self, destination: str) -> OutboxStats:
+        """Depth and oldest age of the open rows of ``destination``."""
+        cur = await self.conn.execute(
+            "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+            " FROM outbox WHERE destination = %s AND state IN ('pending', 'leased', 'sending')",
+            (destination,),
+        )
+        row = await cur.fetchone()
+        if row is None:  # pragma: no cover
+            return OutboxStats(0, 0.0)
+        return OutboxStats(int(row[0]), float(row[1]))  # type: ignore[call-overload,arg-type]
+
+    # --- retention ---------------------------------------------------------------------------
+    async def prune(
+        self, retention: Retention, batch: int = 10_000, budget_s: float = 30.0
+    ) -> dict[str, int]:
+        """Delete expired rows of every append-only table, batch by batch until done.
+
+        Each batch is its own short transaction under a transaction-level advisory lock, so one
+        replica prunes at a time (the others skip) and no lock outlives a batch. Stops early
+        after ``budget_s`` (the next run continues). Returns the rows deleted per table.
+        """
+        targets = (
+            ("processed_updates", "processed_at", "", retention.dedupe_s),
+            ("outbox", "done_at", " AND done_at IS NOT NULL", retention.dedupe_s),
+            ("sent_replies", "sent_at", "", retention.dedupe_s),
+            ("dead_letters", "received_at", "", retention.dead_letters_s),
+            ("conversations", "updated_at", "", retention.conversations_s),
+        )
+        deleted = {table: 0 for table, *_ in targets}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_s
+        for table, column, extra, keep_s in targets:
+            while loop.time() < deadline:
+                async with self.conn.transaction():
+                    if not await self._prune_lock():
+                        return deleted
+                    cur = await self.conn.execute(
+                        f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table}"  # noqa: S608 (fixed names)
+                        f" WHERE {column} < now() - make_interval(secs => %s){extra} LIMIT %s))",
+                        (keep_s, batch),
+                    )
+                deleted[table] += cur.rowcount
+                if cur.rowcount < batch:
+                    break
         async with self.conn.transaction():
-            cur = await self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (PRUNE_LOCK_KEY,))
-            row = await cur.fetchone()
-            if not row or not row[0]:
-                return 0
-            deleted = 0
-            for table, column in (
-                ("processed_updates", "processed_at"),
-                ("sent_replies", "sent_at"),
-            ):
+            if await self._prune_lock():
                 cur = await self.conn.execute(
-                    f"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table}"  # noqa: S608 (fixed names)
-                    f" WHERE {column} < now() - make_interval(secs => %s) LIMIT %s)",
-                    (retention_s, batch),
+                    f"DELETE FROM rate_slots WHERE last_at < {_NOW} - 3600"  # noqa: S608 (constant)
                 )
-                deleted += cur.rowcount
-            cur = await self.conn.execute(
-                f"DELETE FROM rate_slots WHERE last_at < {_NOW} - 3600"  # noqa: S608 (constant)
-            )
-            return deleted + cur.rowcount
+                deleted["rate_slots"] = cur.rowcount
+        return deleted
+
+    async def _prune_lock(self) -> bool:
+        cur = await self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (PRUNE_LOCK_KEY,))
+        row = await cur.fetchone()
+        return bool(row and row[0])
 
     # --- Store (the handlers' view) ----------------------------------------------------------
     async def register_user(

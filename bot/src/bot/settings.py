@@ -48,8 +48,16 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=25.0, ge=0)
     drain_delay_s: float = Field(default=0.0, ge=0)
     db_pool_min: int = Field(default=2, ge=0)
-    db_pool_max: int | None = Field(default=None, ge=1)
+    # Transactions touch only PostgreSQL (a few ms), so a small pool serves many in-flight
+    # updates: 2 workers x 10 fit PostgreSQL's default max_connections (100) with room for
+    # more replicas. At start-up `serve` checks workers x pool against the server's limit.
+    db_pool_max: int = Field(default=10, ge=1)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    db_pool_check: Literal["warn", "refuse", "off"] = "warn"
+    db_connection_reserve: int = Field(default=10, ge=0)
+    # Set on every update's transaction with SET LOCAL (PgBouncer transaction mode safe).
+    db_lock_timeout_ms: int = Field(default=2000, ge=1)
+    db_idle_in_tx_timeout_ms: int = Field(default=5000, ge=1)
     # psycopg prepares a statement after this many runs on a connection; None (the default)
     # never does, which PgBouncer in transaction mode needs (before 1.21, or without
     # max_prepared_statements). The hot path binds client-side (several statements, one round
@@ -61,9 +69,20 @@ class Settings(BaseSettings):
     rate_chat_interval_s: float = Field(default=1.0, ge=0)
     rate_group_interval_s: float = Field(default=3.0, ge=0)
     rate_global_per_s: float = Field(default=30.0, ge=0)
-    rate_max_wait_s: float = Field(default=5.0, ge=0)
+    # allow_paid_broadcast lane: calls over the global rate go out paid, up to this rate (0 off).
+    rate_paid_per_s: float = Field(default=0.0, ge=0, le=1000)
+    # How far ahead the sender books a slot; a row whose slot is further holds (no budget spent).
+    rate_max_wait_s: float = Field(default=1.0, ge=0)
+    # The sender: a task in every `serve` process (any replica takes over a dead one's rows).
+    sender: bool = True
+    sender_concurrency: int = Field(default=100, ge=1)
+    sender_poll_s: float = Field(default=0.2, gt=0)
+    sender_hold_s: float = Field(default=10.0, gt=0)
     dedupe_retention_h: float = Field(default=26.0, ge=24.0)
-    prune_interval_s: float = Field(default=600.0, gt=0)
+    dead_letter_retention_h: float = Field(default=14 * 24.0, gt=0)
+    conversation_ttl_h: float = Field(default=24.0, gt=0)
+    prune_interval_s: float = Field(default=60.0, gt=0)
+    prune_batch: int = Field(default=10_000, ge=1)
     max_photo_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
     # Fault injection: every update's handling takes this much longer (a slow dependency), so
@@ -120,13 +139,18 @@ class Settings(BaseSettings):
 
     @property
     def pool_max(self) -> int:
-        """Pool size: one connection per in-flight update plus a few for health and pruning."""
-        return self.db_pool_max or self.max_in_flight + 4
+        """Pool size per process (webhook, sender, health and pruning share it)."""
+        return self.db_pool_max
 
     @property
     def connections(self) -> int:
-        """Keep-alive connections to the Bot API: sized to the in-flight cap."""
-        return self.api_connections or self.max_in_flight
+        """Keep-alive connections to the Bot API: one per concurrent send."""
+        return self.api_connections or self.sender_concurrency
+
+    @property
+    def lease_s(self) -> float:
+        """How long a sender holds a row: its longest hold, slot wait and call, plus a margin."""
+        return self.sender_hold_s + self.rate_max_wait_s + self.api_timeout_s + 5.0
 
     def secrets(self) -> list[bytes]:
         """The accepted webhook secrets as bytes (for the constant-time compare)."""

@@ -2,8 +2,9 @@
 
 Handlers never touch psycopg or send HTTP themselves. They read and write through
 :class:`Store` (implemented by :mod:`bot.repo` on the update's transaction) and queue replies
-with :meth:`UpdateUnit.reply`. The pipeline sends those replies and records them in the same
-transaction, then commits: so effects and "what was sent" are committed together, once.
+with :meth:`UpdateUnit.reply`. The pipeline writes those replies as outbox rows in the same
+transaction, then commits: so effects and "what to send" are committed together, once; the
+sender makes the calls after the commit.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ class PhotoFacts:
     size_bytes: int
     sha256: str
     format: str
+
+
+@dataclass(frozen=True)
+class PhotoFetch:
+    """A photo fetched before the update's transaction: its facts, or why there are none."""
+
+    facts: PhotoFacts | None
+    refused: str | None = None  # "too_large" (over BOT_MAX_PHOTO_BYTES) or "unavailable"
 
 
 class Store(Protocol):
@@ -83,7 +92,7 @@ class Store(Protocol):
 
 @dataclass
 class Reply:
-    """A Bot API call queued by a handler, sent by the pipeline before the commit."""
+    """A Bot API call queued by a handler: an outbox row, sent after the commit."""
 
     method: str
     params: dict[str, Any]
@@ -98,11 +107,12 @@ class UpdateUnit:
     store: Store
     replies: list[Reply] = field(default_factory=list)
     conversation: str | None = None  # the (chat, user) conversation state when it began
+    photo: PhotoFetch | None = None  # the photo fetched before the transaction (photo updates)
     handled: bool = True  # the catch-all handler sets False: "no handler knew this update"
     error: BaseException | None = None
 
     def reply(self, method: str, params: dict[str, Any], *, chat_id: int | None = None) -> None:
-        """Queue a Bot API call; it is sent and recorded before the update commits."""
+        """Queue a Bot API call; it is written to the outbox when the update commits."""
         self.replies.append(Reply(method, params, chat_id))
 
 

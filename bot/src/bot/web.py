@@ -24,9 +24,11 @@ from starlette.routing import Route
 
 from bot.app import build_application
 from bot.botapi import BotApi
+from bot.failures import is_transient
 from bot.metrics import MULTIPROC_ENV, Metrics
-from bot.pipeline import TRANSIENT, Pipeline
-from bot.repo import Repo
+from bot.pipeline import Pipeline
+from bot.repo import Repo, Retention
+from bot.sender import Sender
 from bot.settings import Settings
 from bot_contract.metrics import Outcome
 from bot_contract.webhook import HEALTHZ_PATH, METRICS_PATH, READYZ_PATH, SECRET_HEADER
@@ -67,7 +69,9 @@ class BotState:
         self.settings = settings
         self.metrics = metrics
         self.pipeline: Pipeline | None = None
+        self.sender: Sender | None = None
         self.pool: AsyncConnectionPool[Any] | None = None
+        self.api_ready = False  # getMe answered (PTB's application is initialized)
         self.in_flight = 0
         self.draining = False
         self._idle = asyncio.Event()
@@ -140,7 +144,7 @@ class WebhookEndpoint:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _respond(send, 413)
             return
-        if state.draining or state.pipeline is None:
+        if state.draining or state.pipeline is None or not state.api_ready:
             await _respond(send, 503, state.settings.retry_after_s)
             return
         if state.in_flight >= state.settings.max_in_flight:
@@ -196,12 +200,15 @@ class BotApp:
         await self.starlette(scope, receive, send)
 
 
-def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
+def create_app(
+    settings: Settings, *, handle_sigterm: bool = False, webhook_enabled: bool = True
+) -> BotApp:
     """The bot's ASGI app for ``settings``.
 
     Args:
         settings: the configuration.
         handle_sigterm: install the SIGTERM drain (only in a server's main thread).
+        webhook_enabled: False for ``python -m bot send`` (the sender, health and metrics only).
     """
     metrics = Metrics()
     state = BotState(settings, metrics)
@@ -215,8 +222,12 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
         try:
             async with state.pool.connection(timeout=2.0) as conn:
                 await Repo(conn).ping()
-        except TRANSIENT:
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             return JSONResponse({"status": "database unreachable"}, status_code=503)
+        if webhook_enabled and not state.api_ready:
+            return JSONResponse({"status": "bot api unreachable (getMe)"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     async def metrics_endpoint(request: Request) -> Response:  # noqa: ARG001
@@ -243,19 +254,28 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
             metrics=metrics,
         )
         application = build_application(settings, api)
-        await application.initialize()
         state.pool = pool
-        state.pipeline = Pipeline(settings, pool, application, api, metrics)
+        tasks = []
+        if settings.sender:
+            state.sender = Sender(settings, pool, api, metrics)
+            tasks.append(asyncio.create_task(state.sender.run()))
+        if webhook_enabled:
+            on_commit = state.sender.wake if state.sender is not None else None
+            pipeline = Pipeline(settings, pool, application, api, metrics, on_commit=on_commit)
+            # PTB's initialize calls getMe. Start even while the Bot API is unreachable:
+            # readiness and the webhook (503) say so until getMe answers.
+            if not await _initialize(application, settings.api_timeout_s):
+                tasks.append(asyncio.create_task(_initialize_forever(state, application)))
+            state.api_ready = application._initialized
+            state.pipeline = pipeline
+            tasks.append(asyncio.create_task(_prune_forever(state)))
         metrics.ready.set(1)
         # Every update allocates many small PTB objects, and no cycles survive a request:
         # freeze what start-up built and collect less often (fewer, shorter GC pauses).
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        tasks = [
-            asyncio.create_task(_every(1.0, lambda: _pool_gauges(state))),
-            asyncio.create_task(_prune_forever(state)),
-        ]
+        tasks.append(asyncio.create_task(_every(1.0, lambda: _pool_gauges(state))))
         if handle_sigterm:
             _install_sigterm(state)
         log.info("bot ready on %s", settings.webhook_path)
@@ -267,7 +287,8 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await application.shutdown()
+            if application._initialized:
+                await application.shutdown()
             await api.close()
             await pool.close()
             if os.environ.get(MULTIPROC_ENV):
@@ -275,17 +296,16 @@ def create_app(settings: Settings, *, handle_sigterm: bool = False) -> BotApp:
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     webhook = WebhookEndpoint(state)
-    app = Starlette(
-        routes=[
-            Route(settings.webhook_path, webhook, methods=["POST"]),
-            Route(HEALTHZ_PATH, healthz),
-            Route(READYZ_PATH, readyz),
-            Route(METRICS_PATH, metrics_endpoint),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route(HEALTHZ_PATH, healthz),
+        Route(READYZ_PATH, readyz),
+        Route(METRICS_PATH, metrics_endpoint),
+    ]
+    if webhook_enabled:
+        routes.insert(0, Route(settings.webhook_path, webhook, methods=["POST"]))
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.bot = state
-    return BotApp(app, webhook, settings.webhook_path)
+    return BotApp(app, webhook, settings.webhook_path if webhook_enabled else "")
 
 
 def _pool_gauges(state: BotState) -> None:
@@ -305,19 +325,51 @@ async def _every(seconds: float, action: Callable[[], None]) -> None:
 
 
 async def _prune_forever(state: BotState) -> None:
-    """Delete dedupe keys past Telegram's 24 h retention plus a margin, now and then."""
-    retention_s = state.settings.dedupe_retention_h * 3600
+    """Delete expired rows of every append-only table, batch by batch, now and then."""
+    s = state.settings
+    retention = Retention(
+        dedupe_s=s.dedupe_retention_h * 3600,
+        dead_letters_s=s.dead_letter_retention_h * 3600,
+        conversations_s=s.conversation_ttl_h * 3600,
+    )
     while True:
-        await asyncio.sleep(state.settings.prune_interval_s)
+        await asyncio.sleep(s.prune_interval_s)
         if state.pool is None:
             continue
         try:
             async with state.pool.connection(timeout=5.0) as conn:
-                deleted = await Repo(conn).prune(retention_s)
-            if deleted:
-                log.info("pruned %d rows", deleted)
-        except TRANSIENT:
+                deleted = await Repo(conn).prune(
+                    retention, s.prune_batch, budget_s=s.prune_interval_s / 2
+                )
+            if any(deleted.values()):
+                log.info("pruned %s", deleted)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             log.warning("pruning failed; will retry")
+
+
+async def _initialize(application: Any, timeout_s: float) -> bool:
+    """PTB's ``initialize`` (getMe), once; False when the Bot API did not answer."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await application.initialize()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("Bot API unreachable at start-up (getMe): %s", type(exc).__name__)
+        return False
+    return True
+
+
+async def _initialize_forever(state: BotState, application: Any) -> None:
+    """Retry getMe with a growing pause until it answers; then the webhook opens."""
+    pause = 1.0
+    while not await _initialize(application, state.settings.api_timeout_s):
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 30.0)
+    state.api_ready = True
+    log.info("Bot API reachable: getMe answered")
 
 
 def _install_sigterm(state: BotState) -> None:
@@ -362,3 +414,13 @@ def serve_app() -> BotApp:
     secrets = [settings.token.get_secret_value(), *(s.decode() for s in settings.secrets())]
     configure_logging(settings.log_level, secrets)
     return create_app(settings, handle_sigterm=True)
+
+
+def send_app() -> BotApp:
+    """The uvicorn factory used by ``python -m bot send``: the sender without the webhook."""
+    from bot.logs import configure_logging
+
+    settings = Settings().model_copy(update={"sender": True})
+    secrets = [settings.token.get_secret_value(), *(s.decode() for s in settings.secrets())]
+    configure_logging(settings.log_level, secrets)
+    return create_app(settings, handle_sigterm=True, webhook_enabled=False)

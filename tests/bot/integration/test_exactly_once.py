@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 
 from bot_contract.webhook import SECRET_HEADER, WEBHOOK_PATH
-from tests.bot.conftest import SECRET, scalar
+from tests.bot.conftest import SECRET, outbox_settled, scalar
 from tests.bot.factories import text
 
 
@@ -18,6 +18,7 @@ async def test_same_update_twice_has_one_effect(bot_factory, stub, session, db):
     second = await bot.post(session, update)
     assert (first.status, second.status) == (200, 200)
     assert await scalar(db, "SELECT count(*) FROM notes") == 1
+    assert await outbox_settled(db) == 1
     assert len(stub.sent()) == 1
     assert bot.state.metrics.duplicates.labels("command")._value.get() == 1
     assert bot.state.metrics.updates.labels("command", "duplicate")._value.get() == 1
@@ -29,7 +30,7 @@ async def test_concurrent_deliveries_have_one_effect(bot_factory, stub, session,
     answers = await asyncio.gather(*(bot.post(session, update) for _ in range(8)))
     assert [a.status for a in answers] == [200] * 8
     assert await scalar(db, "SELECT count(*) FROM notes") == 1
-    assert await scalar(db, "SELECT count(*) FROM sent_replies") == 1
+    assert await outbox_settled(db) == 1
     assert len(stub.sent()) == 1
 
 
@@ -41,6 +42,7 @@ async def test_concurrent_deliveries_to_two_instances_have_one_effect(
     answers = await asyncio.gather(*(b.post(session, update) for b in (one, two, one, two)))
     assert {a.status for a in answers} == {200}
     assert await scalar(db, "SELECT count(*) FROM notes") == 1
+    assert await outbox_settled(db) == 1
     assert len(stub.sent()) == 1
 
 
@@ -62,30 +64,28 @@ async def test_lost_answer_then_redelivery_has_one_effect(bot_factory, stub, ses
         await asyncio.sleep(0.02)
     assert (await bot.post(session, update)).status == 200
     assert await scalar(db, "SELECT count(*) FROM notes") == 1
+    assert await outbox_settled(db) == 1
     assert len(stub.sent()) == 1
 
 
-async def test_pruning_keeps_recent_keys_and_drops_old_ones(bot_factory, session, db):
+async def test_pruning_keeps_recent_rows_and_drops_old_ones(bot_factory, stub, session, db):
     bot = await bot_factory()
     old, new = text("old"), text("new")
     assert (await bot.post(session, old)).status == 200
     assert (await bot.post(session, new)).status == 200
-    await scalar(
-        db,
+    assert await outbox_settled(db) == 2
+    for sql in (
         "UPDATE processed_updates SET processed_at = now() - interval '30 hours'"
         " WHERE update_id = %s RETURNING 1",
-        old["update_id"],
-    )
-    await scalar(
-        db,
-        "UPDATE sent_replies SET sent_at = now() - interval '30 hours'"
-        " WHERE update_id = %s RETURNING 1",
-        old["update_id"],
-    )
-    from bot.repo import Repo
+        "UPDATE outbox SET done_at = now() - interval '30 hours' WHERE update_id = %s RETURNING 1",
+    ):
+        await scalar(db, sql, old["update_id"])
+    from bot.repo import Repo, Retention
 
+    retention = Retention(dedupe_s=26 * 3600, dead_letters_s=14 * 86400, conversations_s=86400)
     async with bot.state.pool.connection() as conn:
-        deleted = await Repo(conn).prune(26 * 3600)
-    assert deleted == 2
+        deleted = await Repo(conn).prune(retention)
+    assert (deleted["processed_updates"], deleted["outbox"]) == (1, 1)
     ids = await scalar(db, "SELECT array_agg(update_id) FROM processed_updates")
     assert ids == [new["update_id"]]
+    assert await scalar(db, "SELECT array_agg(update_id) FROM outbox") == [new["update_id"]]

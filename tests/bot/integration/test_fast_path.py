@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.fastpath import TextMessage
-from tests.bot.conftest import scalar
+from tests.bot.conftest import outbox_settled, scalar
 from tests.bot.factories import ALICE, BOB, GROUP, text
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ async def effects(db: str, user: u.User, replies: list[str]) -> dict:
         "notes": await scalar(db, "SELECT array_agg(text) FROM notes WHERE user_id = %s", user.id),
         "open": await scalar(db, "SELECT count(*) FROM conversations WHERE user_id = %s", user.id),
         "recorded": await scalar(
-            db, "SELECT count(*) FROM sent_replies WHERE chat_id = %s AND error IS NULL", user.id
+            db, "SELECT count(*) FROM outbox WHERE chat_id = %s AND state = 'sent'", user.id
         ),
     }
 
@@ -51,10 +51,12 @@ async def test_fast_and_ptb_paths_have_the_same_effects(bot_factory, stub, sessi
 
         application.process_update = counted
         await bot.post(session, text("/start", user=user))
+        await outbox_settled(db)
         before = len(stub.sent())
         for update in script(user):
             assert (await bot.post(session, update)).status == 200
-        replies = [c.params["text"] for c in stub.sent()[before:]]
+        await outbox_settled(db)
+        replies = sorted(c.params["text"] for c in stub.sent()[before:])
         seen[bot is fast] = await effects(db, user, replies)
     assert seen[True] == seen[False]
     assert (len(through_ptb[True]), len(through_ptb[False])) == (3, 6)  # texts skipped PTB
@@ -67,6 +69,7 @@ async def test_fast_and_ptb_paths_have_the_same_effects(bot_factory, stub, sessi
     [
         (text("hi")["message"], True),
         ({**text("hi")["message"], "from": None}, True),  # sent on behalf of a chat
+        ({**text("hi")["message"], "from": {"id": 5}}, False),  # a User needs is_bot, first_name
         ({**text("hi")["message"], "message_id": "7"}, False),  # strict: no "7" for 7
         ({**text("hi")["message"], "chat": {"id": 1}}, False),
         ({**text("hi")["message"], "text": None}, False),

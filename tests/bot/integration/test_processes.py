@@ -4,7 +4,6 @@ limiter, a crash mid-update, and multiprocess metrics."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import signal
 import sys
@@ -14,7 +13,7 @@ import aiohttp
 from bot.repo import migration_files
 from bot_contract import updates as u
 from bot_contract.webhook import SECRET_HEADER, WEBHOOK_PATH
-from tests.bot.conftest import SECRET, TOKEN, scalar
+from tests.bot.conftest import SECRET, TOKEN, outbox_settled, scalar
 from tests.bot.factories import ALICE, text
 
 
@@ -81,46 +80,56 @@ async def test_sigterm_finishes_in_flight_updates_after_turning_readiness_off(sp
         assert await asyncio.gather(*posts) == [200] * 5, bot.log.read_text()[-3000:]
     assert await asyncio.wait_for(bot.proc.wait(), 30) in (0, -signal.SIGTERM)
     assert await scalar(db, "SELECT count(*) FROM notes") == 5
+    # Replies committed but not yet sent when the process left are any other replica's.
+    await spawn_bot()
+    assert await outbox_settled(db) == 5
     assert len(stub.sent()) == 5
 
 
-async def test_rate_limit_holds_across_two_processes(spawn_bot, stub, db):
+async def test_rate_limit_and_chat_order_hold_with_three_processes_sending(spawn_bot, stub, db):
     stub.set_flood()  # the emulator enforces Telegram's limits: it would answer 429
-    limits = {"BOT_RATE_CHAT_INTERVAL_S": "1.0", "BOT_RATE_MAX_WAIT_S": "10"}
-    one, two = await spawn_bot(**limits), await spawn_bot(**limits)
+    bots = [await spawn_bot() for _ in range(3)]
     async with aiohttp.ClientSession() as client:
-        statuses = await asyncio.gather(
-            *(post(client, (one, two)[i % 2].url, text(f"msg {i}")) for i in range(5))
-        )
-    assert statuses == [200] * 5
-    times = sorted(c.at for c in stub.sent() if c.params["chat_id"] == ALICE.id)
-    assert len(times) == 5
-    gaps = [b - a for a, b in itertools.pairwise(times)]
+        statuses = [await post(client, bots[i % 3].url, text(f"msg {i}")) for i in range(5)]
+    assert statuses == [200] * 5  # acknowledged at once, whatever the chat's budget
+    sent = await stub.wait_sent(5)
+    assert await outbox_settled(db) == 5
+    mine = [c for c in sent if c.params["chat_id"] == ALICE.id]
+    # In update_id order although three senders competed for the rows.
+    assert [c.params["text"] for c in mine] == [f"Got it ({len(f'msg {i}')} characters)."
+                                                for i in range(5)]  # fmt: skip
+    order = await scalar(
+        db, "SELECT array_agg(update_id ORDER BY message_id) FROM outbox WHERE state = 'sent'"
+    )
+    assert order == sorted(order)
+    gaps = [b.at - a.at for a, b in itertools.pairwise(mine)]
     # Slots are 1 s apart in the database clock; allow for scheduling jitter on a busy machine.
     assert min(gaps) >= 0.8, gaps
-    assert times[-1] - times[0] >= 3.8
     assert stub.state.stats()["rate_limited"]["total"] == 0  # Telegram never had to say 429
 
 
-async def test_crash_mid_update_then_redelivery_has_one_effect(spawn_bot, stub, db):
-    stub.set_faults("sendMessage", latency_ms=120_000)  # the reply hangs: no commit yet
-    bot = await spawn_bot()
+async def test_a_sender_killed_mid_call_is_taken_over_and_the_window_counted(spawn_bot, stub, db):
+    stub.set_faults("sendMessage", latency_ms=120_000)  # the call hangs: the sender holds it
+    fast_lease = {"BOT_SENDER_HOLD_S": "1", "BOT_API_TIMEOUT_S": "2"}  # lease: 1+1+2+5 = 9 s
+    bot = await spawn_bot(**fast_lease)
     update = text("/note survive a crash")
     async with aiohttp.ClientSession() as client:
-        first = asyncio.create_task(post(client, bot.url, update))
+        assert await post(client, bot.url, update) == 200  # committed, the reply is queued
         await asyncio.wait_for(stub.received.wait(), 30)
         import os
 
-        os.killpg(bot.proc.pid, signal.SIGKILL)
+        os.killpg(bot.proc.pid, signal.SIGKILL)  # mid-call: the Bot API may have executed it
         await bot.proc.wait()
-        with contextlib.suppress(aiohttp.ClientError):
-            await first  # Telegram sees a dropped connection and will redeliver
         stub.clear_faults()
-        replacement = await spawn_bot()
-        assert await post(client, replacement.url, update) == 200
-        assert await post(client, replacement.url, update) == 200  # and again: a duplicate
+        replacement = await spawn_bot(**fast_lease)
+        assert await post(client, replacement.url, update) == 200  # a redelivery: a duplicate
+        assert await outbox_settled(db, timeout_s=40) == 1  # taken over once the lease expired
+        async with client.get(replacement.url + "/metrics") as resp:
+            exposition = await resp.text()
     assert await scalar(db, "SELECT count(*) FROM notes") == 1
-    assert await scalar(db, "SELECT count(*) FROM sent_replies") == 1
+    assert await scalar(db, "SELECT array[state, attempts::text] FROM outbox") == ["sent", "2"]
+    assert "tgbot_outbox_in_doubt_total 1.0" in exposition  # the duplicate window, counted
+    assert len(stub.sent()) == 2  # the hung call and the takeover's
 
 
 async def test_two_workers_share_one_port_and_aggregate_metrics(spawn_bot, stub, db):

@@ -40,7 +40,7 @@ async def test_text_reply_is_in_the_answer_body_and_recorded(bot_factory, stub, 
         "reply_parameters": {"message_id": update["message"]["message_id"]},
     }
     assert stub.sent() == []  # nothing went through the Bot API
-    stored = await scalar(db, "SELECT webhook_body FROM sent_replies WHERE update_id = %s",
+    stored = await scalar(db, "SELECT webhook_body FROM outbox WHERE update_id = %s",
                           update["update_id"])  # fmt: skip
     assert bytes(stored) == body
 
@@ -54,7 +54,7 @@ async def test_redelivery_gets_the_same_body_and_no_second_effect(bot_factory, s
     assert orjson.loads(first[2])["text"].startswith("Saved note #")
     assert second[2] == first[2]
     assert await scalar(db, "SELECT count(*) FROM notes") == 1
-    assert await scalar(db, "SELECT count(*) FROM sent_replies") == 1
+    assert await scalar(db, "SELECT count(*) FROM outbox WHERE state = 'answered'") == 1
     assert bot.state.metrics.duplicates.labels("command")._value.get() == 1
     assert stub.sent() == []
 
@@ -87,7 +87,7 @@ async def test_api_mode_answers_an_empty_body_and_sends_the_reply(bot_factory, s
     bot = await bot_factory()
     status, _, body = await deliver(bot, session, text("hello"))
     assert (status, body) == (200, b"")
-    assert len(stub.sent()) == 1
+    assert len(await stub.wait_sent(1)) == 1
 
 
 @pytest.mark.parametrize(

@@ -40,12 +40,14 @@ pytestmark = [
 VARIABLES = {"__rate_interval": "10s", "__interval": "2s", "__range": "120s"}
 #: Healthy-run alerts: none of these may fire while the bot serves the load.
 HEALTH_ALERTS = ("TgbotTargetDown", "TgbotNotReady")
-#: The run overloads the bot on purpose (a cap of 4 in flight per worker, a Bot API budget below
-#: the bot's own): these alert conditions must hold on that real data, so they can fire at all.
-#: The emulator's global budget sits below the bot's fleet-wide limiter, so the Bot API 429 path
-#: (flood control answers, the bot honours retry_after) shows up in a short run.
-OVERLOAD_ENV = {"BOT_MAX_IN_FLIGHT": "4"}
-OVERLOAD_EMULATOR_ARGS = ("--global-rate", "8")
+#: The run overloads the bot on purpose (a cap of 4 in flight per worker, slow handlers, a Bot
+#: API budget below the bot's own): these alert conditions must hold on that real data, so they
+#: can fire at all. Acknowledging no longer waits for the Bot API (the reply outbox), so the
+#: 300 ms handler delay is what fills the cap at 40/s (sheds, latency burn). The emulator's
+#: global budget sits below the bot's fleet-wide limiter, so the Bot API 429 path (flood
+#: control answers, the sender honours retry_after) shows up in a short run.
+OVERLOAD_ENV = {"BOT_MAX_IN_FLIGHT": "4", "BOT_TEST_HANDLER_DELAY_MS": "300"}
+OVERLOAD_EMULATOR_ARGS = ("--global-rate", "3")
 OVERLOAD_ALERTS = (
     "TgbotErrorBudgetBurnFast",
     "TgbotLatencyBudgetBurnFast",

@@ -50,6 +50,7 @@ LABEL_REASON: Final = "reason"
 LABEL_METHOD: Final = "method"
 LABEL_STATUS: Final = "status"
 LABEL_SCOPE: Final = "scope"
+LABEL_RESULT: Final = "result"
 
 
 class Outcome(StrEnum):
@@ -134,6 +135,38 @@ READY: Final = Metric(
     "tgbot_ready", Kind.GAUGE, "1 while the process is ready for traffic, 0 while draining."
 )
 
+OUTBOX_DEPTH: Final = Metric(
+    "tgbot_outbox_depth",
+    Kind.GAUGE,
+    "Outbox rows not yet sent (pending, leased or sending), fleet-wide, sampled by a sender.",
+)
+OUTBOX_OLDEST_AGE: Final = Metric(
+    "tgbot_outbox_oldest_age_seconds",
+    Kind.GAUGE,
+    "Age of the oldest unsent outbox row, fleet-wide (a leading signal of a backlog).",
+)
+OUTBOX_SENDS: Final = Metric(
+    "tgbot_outbox_sends",
+    Kind.COUNTER,
+    "Outbox calls made by the sender, by result (sent, failed for good, retry).",
+    (LABEL_RESULT,),
+)
+OUTBOX_THROTTLED: Final = Metric(
+    "tgbot_outbox_throttled",
+    Kind.COUNTER,
+    "Sends held because their slot was past the max wait (held or back to pending; none spent).",
+)
+OUTBOX_SLOT_DELAY: Final = Metric(
+    "tgbot_outbox_slot_delay_seconds",
+    Kind.HISTOGRAM,
+    "Wait between taking a send slot and the slot's time.",
+)
+OUTBOX_IN_DOUBT: Final = Metric(
+    "tgbot_outbox_in_doubt",
+    Kind.COUNTER,
+    "Rows taken over from a dead sender after their call may have gone out (duplicate window).",
+)
+
 BOT_METRICS: Final[tuple[Metric, ...]] = (
     UPDATES,
     UPDATE_DURATION,
@@ -149,6 +182,12 @@ BOT_METRICS: Final[tuple[Metric, ...]] = (
     DB_POOL_IN_USE,
     DB_POOL_WAITING,
     READY,
+    OUTBOX_DEPTH,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_SENDS,
+    OUTBOX_THROTTLED,
+    OUTBOX_SLOT_DELAY,
+    OUTBOX_IN_DOUBT,
 )
 
 # --- The load suite (exported by the Locust process) ---------------------------------------

@@ -83,7 +83,18 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     reply_text(context.unit, message, "Cancelled.")
 
 
+def addressed_elsewhere(text: str, username: str | None) -> bool:
+    """Whether ``/command@name ...`` names another bot (a group's commands for other bots)."""
+    command = text.split(maxsplit=1)[0] if text else ""
+    _, at, target = command.partition("@")
+    return bool(at) and (username is None or target.lower() != username.lower())
+
+
 async def unknown_command(update: Update, context: BotContext) -> None:
-    """Answer commands we do not know with the help text."""
-    if update.effective_message is not None:
-        reply_text(context.unit, update.effective_message, f"Unknown command.\n{HELP}")
+    """Answer commands we do not know with the help text; ignore those for other bots."""
+    message = update.effective_message
+    if message is None:
+        return
+    if addressed_elsewhere(message.text or "", context.bot.username):
+        return
+    reply_text(context.unit, message, f"Unknown command.\n{HELP}")

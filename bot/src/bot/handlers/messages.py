@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from bot.fastpath import TextMessage
 from bot.handlers._reply import reply_text
 from bot.handlers.commands import AWAITING_NOTE
-from bot.imaging import process_image
+from bot.photos import TOO_LARGE
 
 if TYPE_CHECKING:
     from telegram import Update
@@ -40,14 +40,20 @@ async def on_text_update(update: Update, context: BotContext) -> None:
 
 
 async def on_photo(update: Update, context: BotContext) -> None:
-    """Download the largest size through getFile and run the image-processing step."""
+    """Record the photo the pipeline fetched before the transaction (``unit.photo``)."""
     message = update.message
     if message is None or not message.photo:
         return
-    largest = message.photo[-1]
-    file = await context.bot.get_file(largest.file_id)
-    data = bytes(await file.download_as_bytearray())
-    facts = await process_image(largest.file_id, data)
+    fetched = context.unit.photo
+    facts = fetched.facts if fetched is not None else None
+    if facts is None:
+        reason = fetched.refused if fetched is not None else None
+        text = (
+            "That photo is too large for me." if reason == TOO_LARGE
+            else "I could not download that photo."
+        )  # fmt: skip
+        reply_text(context.unit, message, text)
+        return
     await context.unit.store.record_photo(
         update_id=update.update_id,
         user_id=message.from_user.id if message.from_user else None,
