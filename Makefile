@@ -4,10 +4,11 @@ RUN := uv run --no-sync
 # The one installer of Debian packages (as root it installs what is missing; else it names the command).
 PACKAGES := .ci/install-packages
 STACK ?= dev
+IMAGE_TAG ?= local
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint typecheck imports test-unit test-integration test-loadtest bench-bot \
-	bench-loadgen capacity manifests dashboards dashboards-preview hadolint workflows
+	bench-loadgen capacity manifests images dashboards dashboards-preview hadolint workflows
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -62,6 +63,10 @@ capacity: setup ## Ramp one bot worker to its knee and print autoscaler advice
 
 manifests: setup ## Write every object of STACK to build/manifests/<stack>/
 	$(RUN) python -m infra.manifests $(STACK)
+
+images: ## Build the bot and load-generator images with podman (local base images); prints sizes
+	@$(PACKAGES) images
+	infra/images/build.sh $(IMAGE_TAG)
 
 dashboards: setup ## Regenerate dashboards and rules into dashboards/build/
 	$(RUN) python -m dashboards build

@@ -3,10 +3,10 @@
 import pulumi
 
 from infra.config import parse
-from infra.program import deploy, exports, read_secrets
+from infra.program import deploy, exports, platform_exports, read_secrets
 
 _config = pulumi.Config()
 _stack_config = parse(pulumi.get_stack(), _config.get)
-deploy(_stack_config, read_secrets(_config))
-for _key, _value in exports(_stack_config).items():
+_stack = deploy(_stack_config, read_secrets(_config, app=_stack_config.has_app))
+for _key, _value in (exports(_stack_config) | platform_exports(_stack_config, _stack)).items():
     pulumi.export(_key, _value)

@@ -149,7 +149,11 @@ def test_the_gate_posts_to_the_bots_webhook_path() -> None:
 
 
 def test_the_prod_deploy_passes_an_image_the_prod_stack_accepts_as_pinned() -> None:
-    ups = [s for s in pulumi_steps("infra.yml") if s.body["with"]["command"] == "up"]
+    ups = [
+        s
+        for s in pulumi_steps("infra.yml")
+        if s.body["with"]["command"] == "up" and s.body["with"]["stack-name"] == "prod"
+    ]
     assert ups
     image = "ghcr.io/owner/repo/bot"
     digest = "sha256:" + "ab" * 32

@@ -57,9 +57,10 @@ def test_the_image_digest_is_an_output_of_the_workflow() -> None:
 
 def test_prs_get_a_pulumi_preview_comment() -> None:
     preview = [s for s in steps_using(INFRA, "pulumi/actions") if s.job == "preview"]
-    (step,) = preview
-    assert step.body["with"]["command"] == "preview"
-    assert step.body["with"]["comment-on-pr"] is True
+    assert sorted(s.body["with"]["stack-name"] for s in preview) == ["platform-prod", "prod"]
+    for step in preview:
+        assert step.body["with"]["command"] == "preview"
+        assert step.body["with"]["comment-on-pr"] is True
     assert INFRA.doc["jobs"]["preview"]["permissions"]["pull-requests"] == "write"
     assert "infra/**" in INFRA.doc["on"]["pull_request"]["paths"]
 
@@ -68,7 +69,11 @@ def test_prod_is_deployed_after_the_image_push_pinned_by_digest() -> None:
     jobs = INFRA.doc["jobs"]
     assert jobs["image"]["uses"] == "./.github/workflows/image.yml"
     assert jobs["deploy"]["needs"] == "image"
-    ups = [s for s in steps_using(INFRA, "pulumi/actions") if s.job == "deploy"]
+    deploy = [s for s in steps_using(INFRA, "pulumi/actions") if s.job == "deploy"]
+    names = [s.body["with"]["stack-name"] for s in deploy]
+    assert names[0] == "platform-prod", "the platform (cluster, operators) goes first"
+    assert "platform-prod" not in names[1:]
+    ups = [s for s in deploy if s.body["with"]["stack-name"] != "platform-prod"]
     assert ups, "the deploy job runs pulumi up"
     pinned = "value: ${{ needs.image.outputs.image }}@${{ needs.image.outputs.digest }}"
     for step in ups:
@@ -78,7 +83,11 @@ def test_prod_is_deployed_after_the_image_push_pinned_by_digest() -> None:
 
 
 def test_bot_secrets_come_from_repository_secrets_or_pulumi_esc() -> None:
-    ups = [s for s in steps_using(INFRA, "pulumi/actions") if s.job == "deploy"]
+    ups = [
+        s
+        for s in steps_using(INFRA, "pulumi/actions")
+        if s.job == "deploy" and s.body["with"]["stack-name"] == "prod"
+    ]
     conditions = sorted(s.body["if"] for s in ups)
     assert conditions == [
         "env.BOT_SECRETS_FROM == 'pulumi-esc'",

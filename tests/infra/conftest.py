@@ -45,3 +45,13 @@ def program_run(case: tuple[str, StackConfig]) -> tuple[StackConfig, ProgramRun]
     """The case's config and its mocked program run (cached per session)."""
     case_id, cfg = case
     return cfg, cached_run(case_id, cfg)
+
+
+@pytest.fixture
+def platform_run(case: tuple[str, StackConfig]) -> tuple[StackConfig, ProgramRun]:
+    """The stack that installs the case's charts: the case itself, or an app stack's platform."""
+    case_id, cfg = case
+    if cfg.role != "app":
+        return cfg, cached_run(case_id, cfg)
+    platform = stack_config(cfg.platform_stack)
+    return platform, cached_run(cfg.platform_stack, platform)

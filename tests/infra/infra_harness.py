@@ -22,7 +22,8 @@ from kubernetes_validate import utils as kv_utils
 from pulumi.runtime import mocks as pulumi_mocks
 
 from infra.config import StackConfig, load_stack
-from infra.program import deploy, read_secrets
+from infra.manifests import validate
+from infra.program import deploy, platform_exports, read_secrets
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CRD_SCHEMAS = Path(
@@ -31,12 +32,23 @@ CRD_SCHEMAS = Path(
 #: The marker Pulumi puts on a serialized secret value (see INFRA.md §3.1).
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # noqa: S105 (a marker, not a secret)
 
+#: What the mocked data source returns: the kubeconfig read on every run (DOKS).
+FRESH_KUBECONFIG = "apiVersion: v1\nkind: Config\n# fresh\n"
+#: What the mocked platform stack hands its app stacks (StackReference outputs).
+PLATFORM_KUBECONFIG = "apiVersion: v1\nkind: Config\n# from the platform stack\n"
+PLATFORM_CHARTS = ["cloudnative-pg", "keda", "kube-prometheus-stack", "metrics-server", "vpa"]
+#: What the mocked `docker image inspect` prints for every local image (kind).
+LOCAL_IMAGE_ID = "sha256:" + "1" * 64
+
 #: Secret values the tests configure; none may show up anywhere outside a secret wrapper.
 SECRET_VALUES = {
     "botToken": "123456:TEST-bot-token-VALUE",
     "botWebhookSecret": "TEST-webhook-secret-VALUE",
     "dbPassword": "TESTdbPasswordVALUE",
     "grafanaAdminPassword": "TEST-grafana-password-VALUE",
+    "dbBackupAccessKeyId": "TESTbackupKeyIdVALUE",
+    "dbBackupSecretAccessKey": "TEST-backup-secret-key-VALUE",
+    "alertmanagerWebhookUrl": "https://hooks.test/TEST-alertmanager-VALUE",
 }
 
 #: (case id, stack, overrides): every stack and each autoscaler mode.
@@ -94,6 +106,10 @@ def validate_custom(obj: dict[str, Any]) -> list[str]:
     ]
 
 
+#: Strict validation of a custom resource against a CRD (the one ``make manifests`` uses).
+crd_errors = validate.crd_errors
+
+
 # --- the program under mocks ------------------------------------------------------------------
 
 
@@ -109,6 +125,8 @@ class Registration:
     dependencies: list[str]
     ignore_changes: list[str]
     provider: str
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
 
 
 @dataclass
@@ -116,6 +134,8 @@ class ProgramRun:
     """Every registration of one mocked program run."""
 
     registrations: list[Registration] = field(default_factory=list)
+    #: What a platform stack exports for its app stacks (Outputs).
+    exports: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -149,8 +169,14 @@ class ProgramRun:
 
 
 class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, platform_charts: list[str] | None = None) -> None:
+        self.platform_charts = PLATFORM_CHARTS if platform_charts is None else platform_charts
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            platform = {"kubeconfig": PLATFORM_KUBECONFIG, "charts": self.platform_charts}
+            return args.name, {"name": args.name, "outputs": platform, "secretOutputNames": []}
         if args.typ == "command:local:Command":
             outputs["stdout"] = "apiVersion: v1\nkind: Config\n"
         if args.typ == "digitalocean:index/kubernetesCluster:KubernetesCluster":
@@ -159,8 +185,14 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         get_versions = "digitalocean:index/getKubernetesVersions:getKubernetesVersions"
+        get_cluster = "digitalocean:index/getKubernetesCluster:getKubernetesCluster"
+        run_command = "command:local:run"
         if args.token == get_versions:
             return {"latestVersion": "1.33.1-do.0", "validVersions": ["1.33.1-do.0"]}
+        if args.token == get_cluster:
+            return {"name": args.args["name"], "kubeConfigs": [{"rawConfig": FRESH_KUBECONFIG}]}
+        if args.token == run_command:
+            return {"stdout": LOCAL_IMAGE_ID + "\n", "stderr": "", "command": args.args["command"]}
         return {}
 
 
@@ -184,6 +216,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     ignore_changes=list(request.ignoreChanges),
                     provider=request.provider,
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response
@@ -196,10 +230,16 @@ def _raw_inputs(request: Any) -> dict[str, Any]:
     return json_format.MessageToDict(request.object)
 
 
-def run_program(cfg: StackConfig, *, with_optional_secrets: bool) -> ProgramRun:
+def run_program(
+    cfg: StackConfig,
+    *,
+    with_optional_secrets: bool,
+    mocks: _Mocks | None = None,
+    secret_overrides: dict[str, str] | None = None,
+) -> ProgramRun:
     """Run :func:`infra.program.deploy` for ``cfg`` under mocks and record every registration."""
     run = ProgramRun()
-    mocks = _Mocks()
+    mocks = mocks or _Mocks()
     pulumi.runtime.set_mocks(
         mocks,
         project="tgscale",
@@ -210,6 +250,7 @@ def run_program(cfg: StackConfig, *, with_optional_secrets: bool) -> ProgramRun:
     secrets = dict(SECRET_VALUES)
     if not with_optional_secrets:
         secrets = {k: secrets[k] for k in ("botToken", "botWebhookSecret")}
+    secrets |= secret_overrides or {}
     pulumi.runtime.set_all_config(
         {f"tgscale:{key}": value for key, value in secrets.items()},
         secret_keys=[f"tgscale:{key}" for key in secrets],
@@ -217,7 +258,8 @@ def run_program(cfg: StackConfig, *, with_optional_secrets: bool) -> ProgramRun:
 
     @pulumi.runtime.test
     def program() -> None:
-        deploy(cfg, read_secrets(pulumi.Config()))
+        stack = deploy(cfg, read_secrets(pulumi.Config(), app=cfg.has_app))
+        run.exports = platform_exports(cfg, stack)
 
     program()
     return run
@@ -233,5 +275,6 @@ def cached_run(case_id: str, cfg: StackConfig) -> ProgramRun:
     credential paths are exercised.
     """
     if case_id not in _RUNS:
-        _RUNS[case_id] = run_program(cfg, with_optional_secrets=case_id.startswith("prod"))
+        optional = case_id.startswith(("prod", "platform-prod"))
+        _RUNS[case_id] = run_program(cfg, with_optional_secrets=optional)
     return _RUNS[case_id]

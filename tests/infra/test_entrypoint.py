@@ -27,6 +27,8 @@ def test_entrypoint_runs_and_exports_no_secret(stack: str, monkeypatch: pytest.M
     pulumi.runtime.set_mocks(mocks, project="tgscale", stack=stack, preview=False, monitor=monitor)
     config = {f"tgscale:{k}": v for k, v in stack_values(PROJECT_DIR, stack).items()}
     required = ("botToken", "botWebhookSecret")
+    if stack == "prod":  # prod backs up to DO Spaces
+        required += ("dbBackupAccessKeyId", "dbBackupSecretAccessKey")
     secrets = {f"tgscale:{k}": v for k, v in SECRET_VALUES.items() if k in required}
     pulumi.runtime.set_all_config(config | secrets, secret_keys=list(secrets))
     exported: dict[str, Any] = {}

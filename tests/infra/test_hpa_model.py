@@ -256,6 +256,13 @@ STACKS = [
 ]
 
 
+def _full_capacity(cfg: StackConfig, peak: PeakAssumption = PEAK) -> PeakAssumption:
+    """The profile's spike raised (never lowered) to what maxReplicas carry at the target, so
+    every case must scale from minReplicas to maxReplicas (a 2 → 2 case proves nothing)."""
+    carried = peak.spike_rate * cfg.autoscaling.max_replicas / _needed_replicas(cfg, peak)
+    return dataclasses.replace(peak, spike_rate=max(peak.spike_rate, carried * 0.95))
+
+
 @pytest.mark.parametrize(("stack", "overrides"), STACKS)
 def test_default_settings_meet_the_peak_gate(stack: str, overrides: dict[str, str]) -> None:
     cfg = stack_config(stack, overrides)
@@ -266,6 +273,21 @@ def test_default_settings_meet_the_peak_gate(stack: str, overrides: dict[str, st
     reached = _worst_time_to_ready(cfg, autoscaling.behavior(cfg))
     assert reached is not None, f"{needed} replicas never Ready"
     assert reached <= PEAK.gate_s, f"{needed} Ready after {reached} s"
+
+
+@pytest.mark.parametrize(("stack", "overrides"), STACKS)
+def test_each_stack_scales_min_to_max_within_the_gate(
+    stack: str, overrides: dict[str, str]
+) -> None:
+    """Defect 12: prod's profile spike needs only its 2 minimum replicas; at full capacity every
+    stack must really scale, and within the profile's gate."""
+    cfg = stack_config(stack, overrides)
+    spike = _full_capacity(cfg)
+    needed = _needed_replicas(cfg, spike)
+    assert cfg.autoscaling.min_replicas < needed <= cfg.autoscaling.max_replicas
+    reached = _worst_time_to_ready(cfg, autoscaling.behavior(cfg), spike)
+    assert reached is not None, f"{needed} replicas never Ready"
+    assert 0 < reached <= spike.gate_s, f"{needed} Ready after {reached} s"
 
 
 def test_keda_scales_out_on_in_flight_within_the_gate() -> None:
@@ -297,9 +319,13 @@ def test_report_times(capsys: pytest.CaptureFixture[str]) -> None:
     for stack, overrides in STACKS:
         cfg = stack_config(stack, overrides)
         reached = _worst_time_to_ready(cfg, autoscaling.behavior(cfg))
+        spike = _full_capacity(cfg)
+        full = _worst_time_to_ready(cfg, autoscaling.behavior(cfg), spike)
         with capsys.disabled():
             print(
                 f"\n{stack}/{cfg.autoscaling.mode}: {cfg.autoscaling.min_replicas} → "
-                f"{_needed_replicas(cfg)} replicas Ready after {reached} s (gate {PEAK.gate_s} s)"
+                f"{_needed_replicas(cfg)} replicas Ready after {reached} s (gate {PEAK.gate_s} s); "
+                f"at full capacity ({spike.spike_rate:.0f}/s) → {_needed_replicas(cfg, spike)} "
+                f"after {full} s"
             )
         assert reached is not None

@@ -22,6 +22,14 @@ from bot_contract.webhook import MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_MAX, M
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import psycopg
+
+#: How long ``migrate`` keeps retrying the connection: a Job started next to a new database
+#: (CloudNativePG still initialising, PgBouncer up before PostgreSQL) must wait, not fail.
+MIGRATE_WAIT_S = 180.0
+#: Its backoff: the first pause, doubled per attempt up to the cap.
+MIGRATE_BACKOFF_S = (1.0, 15.0)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -33,7 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "send", help="only the outbox sender, with /healthz, /readyz and /metrics on BOT_PORT"
     )
-    sub.add_parser("migrate", help="apply pending SQL migrations (safe to run concurrently)")
+    mig = sub.add_parser("migrate", help="apply pending SQL migrations (safe to run concurrently)")
+    mig.add_argument(
+        "--wait-s",
+        type=float,
+        default=MIGRATE_WAIT_S,
+        help=f"retry connecting this long while the database starts (default {MIGRATE_WAIT_S:g})",
+    )
     hook = sub.add_parser("set-webhook", help="point Telegram at URL with our secret")
     hook.add_argument("--url", required=True, help="the public HTTPS URL of the webhook route")
     hook.add_argument(
@@ -72,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "send":
         return serve(settings, 1, factory="bot.web:send_app")
     if args.command == "migrate":
-        return asyncio.run(migrate(settings))
+        return asyncio.run(migrate(settings, wait_s=args.wait_s))
     if not MAX_CONNECTIONS_MIN <= args.max_connections <= MAX_CONNECTIONS_MAX:
         print("--max-connections must be within 1-100", file=sys.stderr)  # noqa: T201
         return 2
@@ -124,22 +138,52 @@ def serve(settings: Settings, workers: int, factory: str = "bot.web:serve_app") 
     return 0
 
 
-async def migrate(settings: Settings) -> int:
-    """Apply pending migrations and print what was applied."""
-    import psycopg
+async def migrate(settings: Settings, *, wait_s: float = MIGRATE_WAIT_S) -> int:
+    """Apply pending migrations and print what was applied.
 
+    Connecting is retried with a bounded exponential backoff for ``wait_s`` seconds; a failure
+    after the connection was made is not retried (the migrations are transactional).
+    """
     from bot.repo import migrate as apply
 
-    try:
-        async with await psycopg.AsyncConnection.connect(
-            settings.database_url.get_secret_value(), autocommit=True
-        ) as conn:
-            applied = await apply(conn)
-    except psycopg.OperationalError as exc:
-        print(f"migrate: database unreachable: {type(exc).__name__}", file=sys.stderr)  # noqa: T201
+    conn = await _connect_with_retry(settings, wait_s)
+    if conn is None:
         return 1
+    async with conn:
+        applied = await apply(conn)
     print(f"migrate: applied {len(applied)}: {', '.join(applied) or 'up to date'}")  # noqa: T201
     return 0
+
+
+async def _connect_with_retry(
+    settings: Settings, wait_s: float
+) -> psycopg.AsyncConnection[tuple[object, ...]] | None:
+    """A connection, or None (reported) once ``wait_s`` has passed without one."""
+    import psycopg
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    pause, cap = MIGRATE_BACKOFF_S
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            # No server-side prepared statements: the Job goes through PgBouncer (transaction mode).
+            return await psycopg.AsyncConnection.connect(
+                settings.database_url.get_secret_value(), autocommit=True, prepare_threshold=None
+            )
+        except psycopg.OperationalError as exc:
+            left = deadline - loop.time()
+            if left <= 0:
+                print(  # noqa: T201 (CLI output; the error type only, never the URL)
+                    f"migrate: database unreachable after {attempts} attempts "
+                    f"({wait_s:g} s): {type(exc).__name__}",
+                    file=sys.stderr,
+                )
+                return None
+            print(f"migrate: database not reachable yet (attempt {attempts})", file=sys.stderr)  # noqa: T201
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, cap)
 
 
 async def set_webhook(

@@ -510,28 +510,31 @@ def migration_files() -> list[tuple[int, str, str]]:
 async def migrate(conn: AsyncConnection[tuple[object, ...]]) -> list[str]:
     """Apply the pending migrations, each in its own transaction; return the names applied.
 
-    A session-level advisory lock makes concurrent runs (several replicas starting at once)
-    wait for each other; the second run then finds nothing to do. Idempotent.
+    Every step takes a transaction-level advisory lock (``pg_advisory_xact_lock``), so
+    concurrent runs (several replicas or Jobs at once) wait for each other and the second finds
+    nothing to do. Transaction-level, not session-level: through PgBouncer in transaction mode a
+    session lock and its unlock can land on different server connections, while the lock, the
+    check and the migration of one transaction always share one. Idempotent.
     """
     applied: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-    try:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
             " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        cur = await conn.execute("SELECT version FROM schema_migrations")
-        done = {int(v) for (v,) in await cur.fetchall()}  # type: ignore[call-overload]
-        for version, name, sql in migration_files():
-            if version in done:
+    for version, name, sql in migration_files():
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            cur = await conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = %s", (version,)
+            )
+            if await cur.fetchone() is not None:
                 continue
-            async with conn.transaction():
-                await conn.execute(sql.encode())
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
-                )
-            log.info("applied migration %s", name)
-            applied.append(name)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+            await conn.execute(sql.encode())
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
+            )
+        log.info("applied migration %s", name)
+        applied.append(name)
     return applied

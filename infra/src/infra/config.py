@@ -24,13 +24,31 @@ if TYPE_CHECKING:
 
 PROJECT: Final = "tgscale"
 #: Keys that hold secrets; they have no schema default and are never read by :func:`parse`.
-SECRET_KEYS: Final = ("botToken", "botWebhookSecret", "dbPassword", "grafanaAdminPassword")
+SECRET_KEYS: Final = (
+    "botToken",
+    "botWebhookSecret",
+    "dbPassword",
+    "grafanaAdminPassword",
+    "dbBackupAccessKeyId",
+    "dbBackupSecretAccessKey",
+    "alertmanagerWebhookUrl",
+)
 #: Connections the pooler keeps free for the migration and set-webhook Jobs and for operators.
 POOLER_CLIENT_HEADROOM: Final = 20
 #: PostgreSQL connections the pooler may not use (superuser reserve, CNPG's own, replication).
 POSTGRES_RESERVED_CONNECTIONS: Final = 10
+#: The BOT_ENV values the bot accepts (tests/infra checks them against bot.settings.Settings).
+BOT_ENVS: Final = ("dev", "test", "staging", "prod")
+#: The bot's pool keeps BOT_DB_POOL_MIN (2) connections open; its maximum may not be below that.
+BOT_DB_POOL_MIN: Final = 2
+#: Seconds past BOT_SHUTDOWN_GRACE_S the pod needs: uvicorn's own 5 s on top of the drain, then
+#: 5 s for the process to exit before the kubelet's SIGKILL.
+SHUTDOWN_SLACK_SECONDS: Final = 10
+#: Cluster modes whose control plane is managed (etcd, scheduler, ... not reachable).
+MANAGED_MODES: Final = ("doks",)
 
 ClusterMode = Literal["kind", "existing", "doks"]
+StackRole = Literal["all", "platform", "app"]
 AutoscalerMode = Literal["hpa", "keda"]
 
 
@@ -64,6 +82,11 @@ class MonitoringConfig:
     metrics_server: bool
     metrics_server_chart_version: str
     control_plane_monitors: bool
+    prometheus_storage: str
+    prometheus_retention: str
+    prometheus_retention_size: str
+    alertmanager_storage: str
+    alertmanager_retention: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +100,10 @@ class DatabaseConfig:
     max_connections: int
     pooler_instances: int
     pooler_default_pool_size: int
+    backup_destination: str
+    backup_endpoint: str
+    backup_retention: str
+    backup_schedule: str
     database: str = "tgscale"
     owner: str = "tgbot"
 
@@ -99,6 +126,7 @@ class BotConfig:
     drain_seconds: int
     webhook_url: str
     webhook_max_connections: int
+    node_port: int
     ingress_enabled: bool
     ingress_host: str
     ingress_class_name: str
@@ -107,8 +135,8 @@ class BotConfig:
 
     @property
     def termination_grace_seconds(self) -> int:
-        """The grace period: the preStop pause, the drain, and 5 s for the process to exit."""
-        return self.pre_stop_seconds + self.drain_seconds + 5
+        """The grace period: the preStop pause, the drain, and the shutdown slack."""
+        return self.pre_stop_seconds + self.drain_seconds + SHUTDOWN_SLACK_SECONDS
 
 
 @dataclass(frozen=True)
@@ -159,12 +187,25 @@ class StackConfig:
 
     stack: str
     namespace: str
+    role: StackRole
+    #: The platform stack an app stack reads (StackReference name); empty otherwise.
+    platform_stack: str
     cluster: ClusterConfig
     monitoring: MonitoringConfig
     database: DatabaseConfig
     bot: BotConfig
     autoscaling: AutoscalingConfig
     loadgen: LoadgenConfig
+
+    @property
+    def has_platform(self) -> bool:
+        """Whether this stack installs the cluster, operators and monitoring."""
+        return self.role in ("all", "platform")
+
+    @property
+    def has_app(self) -> bool:
+        """Whether this stack deploys the bot, its database and autoscaler."""
+        return self.role in ("all", "app")
 
     @property
     def instance(self) -> str:
@@ -200,11 +241,20 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         chart_version=reader.text("monitoringChartVersion"),
         release=reader.text("monitoringRelease"),
         namespace="monitoring",
-        # kind has no metrics-server, and the HPA's Resource metrics need one.
-        metrics_server=reader.boolean("metricsServer") or cluster.mode == "kind",
+        # Neither kind nor DOKS ships a metrics-server, and the HPA's Resource metrics (and
+        # KEDA's cpu trigger, and the VPA recommender) need one.
+        metrics_server=reader.boolean("metricsServer") or cluster.mode in ("kind", "doks"),
         metrics_server_chart_version=reader.text("metricsServerChartVersion"),
-        # kind's control-plane components listen on loopback: their monitors would only alert.
-        control_plane_monitors=reader.boolean("controlPlaneMonitors") and cluster.mode != "kind",
+        # kind's control-plane components listen on loopback and a managed control plane is not
+        # reachable at all: their monitors would only alert.
+        control_plane_monitors=reader.boolean("controlPlaneMonitors")
+        and cluster.mode != "kind"
+        and cluster.mode not in MANAGED_MODES,
+        prometheus_storage=reader.text("prometheusStorage"),
+        prometheus_retention=reader.text("prometheusRetention"),
+        prometheus_retention_size=reader.text("prometheusRetentionSize"),
+        alertmanager_storage=reader.text("alertmanagerStorage"),
+        alertmanager_retention=reader.text("alertmanagerRetention"),
     )
     database = DatabaseConfig(
         chart_version=reader.text("cnpgChartVersion"),
@@ -214,13 +264,17 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         max_connections=reader.integer("dbMaxConnections", minimum=20),
         pooler_instances=reader.integer("poolerInstances", minimum=1),
         pooler_default_pool_size=reader.integer("poolerDefaultPoolSize", minimum=1),
+        backup_destination=reader.text("dbBackupDestination"),
+        backup_endpoint=reader.text("dbBackupEndpoint"),
+        backup_retention=reader.text("dbBackupRetention"),
+        backup_schedule=reader.text("dbBackupSchedule"),
     )
     bot = BotConfig(
         image=reader.text("botImage"),
-        env=reader.text("botEnv"),
+        env=reader.choice("botEnv", BOT_ENVS),
         workers=reader.integer("botWorkers", minimum=1),
         max_in_flight=reader.integer("botMaxInFlight", minimum=1),
-        db_pool_size=reader.integer("botDbPoolSize", minimum=1),
+        db_pool_size=reader.integer("botDbPoolSize", minimum=BOT_DB_POOL_MIN),
         api_base_url=reader.text("botApiBaseUrl"),
         cpu_request=reader.text("botCpuRequest"),
         cpu_limit=reader.text("botCpuLimit"),
@@ -230,6 +284,7 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
         drain_seconds=reader.integer("botDrainSeconds", minimum=1),
         webhook_url=reader.text("webhookUrl"),
         webhook_max_connections=reader.integer("webhookMaxConnections", minimum=1, maximum=100),
+        node_port=reader.integer("botNodePort", minimum=0, maximum=32767),
         ingress_enabled=reader.boolean("ingressEnabled"),
         ingress_host=reader.text("ingressHost"),
         ingress_class_name=reader.text("ingressClassName"),
@@ -266,6 +321,8 @@ def parse(stack: str, get: Callable[[str], str | None]) -> StackConfig:
     cfg = StackConfig(
         stack=stack,
         namespace=reader.text("namespace"),
+        role=cast("StackRole", reader.choice("stackRole", ("all", "platform", "app"))),
+        platform_stack=reader.text("platformStack"),
         cluster=cluster,
         monitoring=monitoring,
         database=database,
@@ -307,6 +364,18 @@ def _check(cfg: StackConfig) -> None:
             f"poolerDefaultPoolSize x poolerInstances = {server_connections} exceeds "
             f"dbMaxConnections {db.max_connections} - {POSTGRES_RESERVED_CONNECTIONS} reserved"
         )
+    if db.backup_destination and not db.backup_destination.startswith("s3://"):
+        problems.append("dbBackupDestination must be s3://bucket/path")
+    if len(db.backup_schedule.split()) != 6:
+        problems.append("dbBackupSchedule needs six fields (seconds first, CloudNativePG's cron)")
+    if cfg.role == "app" and not cfg.platform_stack:
+        problems.append("stackRole=app needs platformStack (the StackReference to read)")
+    if cfg.role != "app" and cfg.platform_stack:
+        problems.append("platformStack is only read by stackRole=app")
+    if bot.node_port and not 30000 <= bot.node_port <= 32767:
+        problems.append(f"botNodePort {bot.node_port} outside the NodePort range 30000-32767")
+    if bot.node_port and cfg.cluster.mode in MANAGED_MODES:
+        problems.append("botNodePort is for kind/existing clusters (use the Ingress on doks)")
     if bot.ingress_enabled and not bot.ingress_host:
         problems.append("ingressEnabled needs ingressHost")
     if bot.webhook_url and not bot.webhook_url.startswith("https://"):

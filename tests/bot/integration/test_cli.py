@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import subprocess
 import sys
 
@@ -74,12 +75,62 @@ async def test_usage_and_configuration_errors(bot_env, monkeypatch):
     assert await asyncio.to_thread(cli.main, ["migrate"]) == 2
 
 
-async def test_migrate_reports_unreachable_database(bot_env, monkeypatch, capsys):
+async def test_migrate_retries_then_reports_unreachable_database(bot_env, monkeypatch, capsys):
+    """A bounded retry (a Job next to a starting database), then a clear error without the URL."""
     monkeypatch.setenv(
         "DATABASE_URL", "postgresql://postgres@/postgres?host=/nonexistent&connect_timeout=1"
     )
-    assert await asyncio.to_thread(cli.main, ["migrate"]) == 1
-    assert "unreachable" in capsys.readouterr().err
+    assert await asyncio.to_thread(cli.main, ["migrate", "--wait-s", "1.5"]) == 1
+    err = capsys.readouterr().err
+    assert "not reachable yet (attempt 1)" in err
+    assert re.search(r"unreachable after ([2-9]|\d\d+) attempts", err)
+    assert "nonexistent" not in err
+
+
+class _RecordingConnection:
+    """Delegates to a real connection and records each statement with the transaction status
+    it ran in (the pooler's view: only statements inside a transaction share a server)."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self.statements: list[tuple[str, str]] = []
+
+    def transaction(self):
+        return self._conn.transaction()
+
+    async def execute(self, query, params=None):
+        text = query.decode() if isinstance(query, bytes) else str(query)
+        self.statements.append((text, self._conn.info.transaction_status.name))
+        return await self._conn.execute(query, params)
+
+
+async def test_migrate_locks_per_transaction_only(database_url):
+    """Defect 7: a session advisory lock through PgBouncer's transaction mode can be taken and
+    released on different server connections; every lock must be a transaction's."""
+    import psycopg
+
+    from bot.repo import migrate
+
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        recording = _RecordingConnection(conn)
+        assert await migrate(recording)  # type: ignore[arg-type]
+    locks = [(text, status) for text, status in recording.statements if "advisory" in text]
+    assert locks
+    assert all("xact" in text and status == "INTRANS" for text, status in locks), locks
+
+
+async def test_concurrent_migrations_apply_once(database_url):
+    import psycopg
+
+    from bot.repo import migrate
+
+    async def run() -> list[str]:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            return await migrate(conn)
+
+    first, second = await asyncio.gather(run(), run())
+    assert sorted(first + second) == sorted(set(first + second))
+    assert first or second
 
 
 async def test_migrate_is_idempotent(bot_env, capsys):

@@ -24,7 +24,8 @@ class AutoscalingArgs:
 
     provider: k8s.Provider
     objects: list[dict[str, Any]]
-    deployment: pulumi.Resource
+    #: The bot's Deployment (None in a platform stack, which only installs the charts).
+    deployment: pulumi.Resource | None
     keda_chart: ChartSpec | None = None
     vpa_chart: ChartSpec | None = None
     metrics_server: pulumi.Resource | None = None
@@ -48,13 +49,22 @@ class Autoscaling(pulumi.ComponentResource):
         )
         self.keda = helm_chart(args.keda_chart, after_namespaces) if args.keda_chart else None
         self.vpa = helm_chart(args.vpa_chart, after_namespaces) if args.vpa_chart else None
-        depends: list[pulumi.Resource] = [args.deployment]
-        depends += [r for r in (self.keda, self.vpa, args.metrics_server) if r is not None]
+        depends = [
+            r for r in (args.deployment, self.keda, self.vpa, args.metrics_server) if r is not None
+        ]
         self.resources = {
             f"{obj['kind']}/{obj['metadata']['name']}": k8s_resource(
                 f"autoscaler-{obj['kind'].lower()}",
                 obj,
-                pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=depends)),
+                pulumi.ResourceOptions.merge(
+                    base,
+                    pulumi.ResourceOptions(
+                        depends_on=depends,
+                        # hpa → keda: KEDA adopts this HPA; Pulumi's delete (after the
+                        # ScaledObject exists) must only forget it, not remove it.
+                        retain_on_delete=obj["kind"] == "HorizontalPodAutoscaler",
+                    ),
+                ),
             )
             for obj in args.objects
         }

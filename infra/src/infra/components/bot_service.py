@@ -8,12 +8,16 @@ the new pods are ready, once per deploy (its name changes with the image and the
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from infra.components._resource import k8s_resource
+
+#: Pod-template annotation carrying the checksum of the secrets the pods read.
+CHECKSUM_ANNOTATION = "checksum/secrets"
 
 if TYPE_CHECKING:
     import pulumi_kubernetes as k8s
@@ -33,6 +37,9 @@ class BotServiceArgs:
     database: pulumi.Resource
     monitoring_chart: pulumi.Resource | None = None
     namespaces: list[pulumi.Resource] = field(default_factory=list)
+    db_password: pulumi.Output[str] | None = None
+    #: Extra pod-template annotations of the Deployment (kind: the local image's ID).
+    pod_annotations: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 def _secret_data(
@@ -44,6 +51,27 @@ def _secret_data(
         return {"BOT_TOKEN": values[0], "BOT_WEBHOOK_SECRET": values[1]}
 
     return pulumi.Output.secret(pulumi.Output.all(token, webhook_secret).apply(to_data))
+
+
+def _secrets_checksum(*values: pulumi.Output[str]) -> pulumi.Output[str]:
+    """A SHA-256 over the secret values: a rotated secret changes the pod template and rolls
+    the pods (env from a Secret is read only at container start)."""
+
+    def digest(parts: list[str]) -> str:
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+    return pulumi.Output.unsecret(pulumi.Output.all(*values).apply(digest))
+
+
+def _with_pod_annotations(
+    deployment: dict[str, Any], annotations: dict[str, pulumi.Output[str]]
+) -> dict[str, Any]:
+    template = deployment["spec"]["template"]
+    metadata = template["metadata"] | {
+        "annotations": {**template["metadata"].get("annotations", {}), **annotations}
+    }
+    spec = deployment["spec"] | {"template": template | {"metadata": metadata}}
+    return deployment | {"spec": spec}
 
 
 class BotService(pulumi.ComponentResource):
@@ -83,6 +111,11 @@ class BotService(pulumi.ComponentResource):
             if kind == "Deployment":
                 depends.append(self.migration)
                 extra["ignore_changes"] = ["spec.replicas"]
+                secrets = [args.bot_token, args.webhook_secret]
+                secrets += [args.db_password] if args.db_password is not None else []
+                obj = _with_pod_annotations(
+                    obj, {CHECKSUM_ANNOTATION: _secrets_checksum(*secrets), **args.pod_annotations}
+                )
             elif kind == "ServiceMonitor" and args.monitoring_chart is not None:
                 depends.append(args.monitoring_chart)
             resource = k8s_resource(f"bot-{kind.lower()}", obj, opts_for(*depends, **extra))

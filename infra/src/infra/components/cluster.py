@@ -32,6 +32,8 @@ class ClusterArgs:
     namespaces: list[dict[str, Any]]
     #: Locally built images to side-load into a kind cluster (``kind load docker-image``).
     local_images: list[str] = field(default_factory=list)
+    #: An app stack's kubeconfig, read from its platform stack (no cluster is created).
+    kubeconfig: pulumi.Output[str] | None = None
 
 
 def _kind(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
@@ -45,7 +47,15 @@ def _kind(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
     kubeconfig = local.Command(
         "kind-kubeconfig",
         create=f"kind get kubeconfig --name {cfg.name}",
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[create]),
+        # The output is the cluster's admin key: never logged (pulumi-command logs stdout by
+        # default) and stored encrypted in the state (Output.secret on the provider input would
+        # not cover this resource's own stdout).
+        logging=local.Logging.NONE,
+        # A recreated cluster has new certificates: read them again.
+        triggers=[create.id],
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[create], additional_secret_outputs=["stdout", "stderr"]
+        ),
     )
     return pulumi.Output.secret(kubeconfig.stdout)
 
@@ -74,7 +84,11 @@ def _doks(cfg: ClusterConfig, parent: pulumi.Resource) -> pulumi.Output[str]:
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return pulumi.Output.secret(cluster.kube_configs[0].raw_config)
+    # Not cluster.kube_configs: that token is taken once and kept in the state, and expires after
+    # 7 days (pulumi-digitalocean #312, #445). The data source is read on every run, so each
+    # `pulumi up` (after its `pulumi refresh`) talks to the cluster with a fresh token.
+    fresh = do.get_kubernetes_cluster_output(name=cluster.name)
+    return pulumi.Output.secret(fresh.kube_configs[0].raw_config)
 
 
 _KUBECONFIG_SOURCES: dict[str, Callable[[ClusterConfig, pulumi.Resource], pulumi.Output[str]]] = {
@@ -90,6 +104,10 @@ class Cluster(pulumi.ComponentResource):
     namespaces: list[pulumi.Resource]
     #: What workloads must wait for: the namespaces and, on kind, the side-loaded images.
     ready: list[pulumi.Resource]
+    #: kind only: image reference → the local image's ID, read on every run.
+    image_ids: dict[str, pulumi.Output[str]]
+    #: The kubeconfig (secret) of a created or referenced cluster; None for a kubeconfig context.
+    kubeconfig: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tgscale:k8s:Cluster", name, None, opts)
@@ -100,9 +118,15 @@ class Cluster(pulumi.ComponentResource):
             "cluster_identifier": cfg.name,
             "enable_server_side_apply": True,
         }
+        if cfg.mode == "kind" and args.kubeconfig is None:
+            # A deleted kind cluster must not leave the stack stuck on unreachable objects.
+            provider_args["delete_unreachable"] = True
         source = _KUBECONFIG_SOURCES.get(cfg.mode)
-        if source is not None:
-            provider_args["kubeconfig"] = source(cfg, self)
+        self.kubeconfig = args.kubeconfig
+        if self.kubeconfig is None and source is not None:
+            self.kubeconfig = source(cfg, self)
+        if self.kubeconfig is not None:
+            provider_args["kubeconfig"] = self.kubeconfig
         elif cfg.kube_context:
             provider_args["context"] = cfg.kube_context
         self.provider = k8s.Provider(
@@ -117,15 +141,21 @@ class Cluster(pulumi.ComponentResource):
             for obj in args.namespaces
         ]
         self.ready = [*self.namespaces]
-        if cfg.mode == "kind":
-            self.ready += [
-                local.Command(
-                    f"kind-load-{index}",
-                    create=f"kind load docker-image {image} --name {cfg.name}",
-                    # Re-run when the image reference changes (a new tag per build).
-                    triggers=[image],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=self.namespaces),
+        self.image_ids = {}
+        if cfg.mode == "kind" and args.kubeconfig is None:
+            for index, image in enumerate(args.local_images):
+                # An invoke runs on every `pulumi up`, so a rebuilt image under the same tag
+                # has a new ID: it is loaded again and (as a pod annotation) rolls the pods.
+                image_id = local.run_output(
+                    command=f"docker image inspect --format '{{{{.Id}}}}' {image}"
+                ).stdout.apply(str.strip)
+                self.image_ids[image] = image_id
+                self.ready.append(
+                    local.Command(
+                        f"kind-load-{index}",
+                        create=f"kind load docker-image {image} --name {cfg.name}",
+                        triggers=[image, image_id],
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=self.namespaces),
+                    )
                 )
-                for index, image in enumerate(args.local_images)
-            ]
         self.register_outputs({"cluster_name": cfg.name})

@@ -19,7 +19,8 @@ class DashboardsArgs:
 
     provider: k8s.Provider
     objects: list[dict[str, Any]]
-    monitoring_chart: pulumi.Resource
+    #: kube-prometheus-stack (the CRDs) in this stack; None where a platform stack has it.
+    monitoring_chart: pulumi.Resource | None
     namespaces: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -33,7 +34,10 @@ class Dashboards(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(
             parent=self,
             provider=args.provider,
-            depends_on=[args.monitoring_chart, *args.namespaces],
+            depends_on=[
+                *([args.monitoring_chart] if args.monitoring_chart else []),
+                *args.namespaces,
+            ],
         )
         self.resources = {
             f"{obj['kind']}/{obj['metadata']['name']}": k8s_resource(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -12,6 +12,8 @@ import pulumi
 import pulumi_kubernetes as k8s  # noqa: TC002
 
 from infra.components._chart import helm_chart
+from infra.components._resource import k8s_resource
+from infra.manifests.observability import ALERTMANAGER_KEY, alertmanager_config
 
 if TYPE_CHECKING:
     from infra.manifests.platform import ChartSpec
@@ -26,6 +28,9 @@ class MonitoringArgs:
     kube_prometheus_stack: ChartSpec | None
     metrics_server: ChartSpec | None
     grafana_admin_password: pulumi.Output[str] | None = None
+    #: Alertmanager's configuration Secret (kps reads it through ``useExistingSecret``).
+    alertmanager_secret: dict[str, Any] | None = None
+    alertmanager_webhook_url: pulumi.Output[str] | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -43,6 +48,19 @@ class Monitoring(pulumi.ComponentResource):
             helm_chart(args.metrics_server, child) if args.metrics_server else None
         )
         self.chart = None
+        if args.alertmanager_secret is not None:
+            url = args.alertmanager_webhook_url or pulumi.Output.from_input("")
+            config: pulumi.Output[dict[str, str]] = url.apply(
+                lambda value: {ALERTMANAGER_KEY: alertmanager_config(value or None)}
+            )
+            config = pulumi.Output.secret(config)
+            k8s_resource(
+                "alertmanager-config",
+                args.alertmanager_secret | {"stringData": config},
+                pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(additional_secret_outputs=["stringData", "data"])
+                ),
+            )
         if args.kube_prometheus_stack:
             values = copy.deepcopy(args.kube_prometheus_stack.values)
             if args.grafana_admin_password is not None:

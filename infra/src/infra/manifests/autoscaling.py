@@ -1,7 +1,11 @@
 """Autoscaler objects: an autoscaling/v2 HPA on CPU, or a KEDA ScaledObject (Prometheus in-flight
 per pod, a CPU guard, cron triggers for known peaks), plus an optional recommendation-only VPA.
 
-Never both an HPA and a ScaledObject on one Deployment: KEDA creates its own HPA.
+Never both an HPA and a ScaledObject on one Deployment: KEDA creates its own HPA. Both modes
+name that HPA ``tgbot``: switching a live stack from hpa to keda, the ScaledObject takes over the
+existing HPA (KEDA's ``transfer-hpa-ownership``) instead of being refused by KEDA's webhook as
+"already managed by the hpa tgbot"; the program keeps the old HPA resource ``retainOnDelete`` so
+Pulumi's late delete does not remove the HPA KEDA now owns.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ if TYPE_CHECKING:
 
 #: Downscale policies act on this period; one minute keeps removals gradual after the window.
 SCALE_DOWN_PERIOD_SECONDS = 60
+#: KEDA adopts an existing HPA of the name in ``horizontalPodAutoscalerConfig.name``.
+TRANSFER_HPA_OWNERSHIP = "scaledobject.keda.sh/transfer-hpa-ownership"
 
 
 def _target_ref(api_key: str = "apiVersion") -> dict[str, str]:
@@ -126,7 +132,9 @@ def scaled_object(cfg: StackConfig) -> dict[str, Any]:
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
-        "metadata": _meta.metadata(cfg, _meta.BOT, "bot"),
+        "metadata": _meta.metadata(
+            cfg, _meta.BOT, "bot", annotations={TRANSFER_HPA_OWNERSHIP: "true"}
+        ),
         "spec": {
             "scaleTargetRef": _target_ref(),
             "minReplicaCount": scaling.min_replicas,
@@ -134,7 +142,8 @@ def scaled_object(cfg: StackConfig) -> dict[str, Any]:
             "pollingInterval": scaling.keda_polling_interval,
             "advanced": {
                 "horizontalPodAutoscalerConfig": {
-                    "name": f"keda-hpa-{_meta.BOT}",
+                    # The hpa mode's HPA name, so a switch adopts it (and the gates find it).
+                    "name": _meta.BOT,
                     "behavior": behavior(cfg),
                 }
             },

@@ -11,19 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot_contract import webhook
-from infra.manifests import _meta, database
+from infra.manifests import _meta, env
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
 
 COMPONENT = "bot"
-
-
-def api_base_url(cfg: StackConfig) -> str:
-    """BOT_API_BASE_URL: the in-cluster emulator when it runs, else the configured Bot API."""
-    if cfg.loadgen.emulator:
-        return f"http://{_meta.EMULATOR}.{cfg.namespace}.svc:{_meta.EMULATOR_PORT}"
-    return cfg.bot.api_base_url
 
 
 def secret(cfg: StackConfig) -> dict[str, Any]:
@@ -34,26 +27,6 @@ def secret(cfg: StackConfig) -> dict[str, Any]:
         "metadata": _meta.metadata(cfg, _meta.BOT_SECRET, COMPONENT),
         "type": "Opaque",
     }
-
-
-def _env(cfg: StackConfig, *, own_db_password: bool) -> list[dict[str, Any]]:
-    def from_secret(name: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "valueFrom": {"secretKeyRef": {"name": _meta.BOT_SECRET, "key": name}},
-        }
-
-    return [
-        from_secret("BOT_TOKEN"),
-        from_secret("BOT_WEBHOOK_SECRET"),
-        *database.database_env(cfg, own_password=own_db_password),
-        {"name": "BOT_ENV", "value": cfg.bot.env},
-        {"name": "BOT_HOST", "value": "0.0.0.0"},  # noqa: S104 (a container listens on all interfaces)
-        {"name": "BOT_PORT", "value": str(_meta.BOT_PORT)},
-        {"name": "BOT_WEBHOOK_PATH", "value": webhook.WEBHOOK_PATH},
-        {"name": "BOT_MAX_IN_FLIGHT", "value": str(cfg.bot.max_in_flight)},
-        {"name": "BOT_API_BASE_URL", "value": api_base_url(cfg)},
-    ]
 
 
 def _container(
@@ -67,7 +40,7 @@ def _container(
         "imagePullPolicy": "IfNotPresent",
         "command": ["python", "-m", "bot"],
         "args": args,
-        "env": _env(cfg, own_db_password=own_db_password),
+        "env": env.env_list(env.bot(cfg, own_db_password=own_db_password)),
         "resources": _meta.resources(
             cfg.bot.cpu_request, cfg.bot.memory_request, cfg.bot.cpu_limit, cfg.bot.memory_limit
         ),
@@ -191,22 +164,24 @@ def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
 
 
 def service(cfg: StackConfig) -> dict[str, Any]:
-    """ClusterIP Service on port 80 → the pods' ``http`` port."""
+    """Service on port 80 → the pods' ``http`` port; a NodePort too when ``botNodePort`` is set
+    (kube-proxy then spreads connections from outside the cluster over every pod)."""
+    port: dict[str, Any] = {
+        "name": _meta.BOT_PORT_NAME,
+        "port": 80,
+        "targetPort": _meta.BOT_PORT_NAME,
+        "protocol": "TCP",
+    }
+    if cfg.bot.node_port:
+        port["nodePort"] = cfg.bot.node_port
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": _meta.metadata(cfg, _meta.BOT, COMPONENT),
         "spec": {
-            "type": "ClusterIP",
+            "type": "NodePort" if cfg.bot.node_port else "ClusterIP",
             "selector": _meta.selector(cfg, COMPONENT),
-            "ports": [
-                {
-                    "name": _meta.BOT_PORT_NAME,
-                    "port": 80,
-                    "targetPort": _meta.BOT_PORT_NAME,
-                    "protocol": "TCP",
-                }
-            ],
+            "ports": [port],
         },
     }
 
@@ -313,6 +288,9 @@ def network_policy(cfg: StackConfig) -> dict[str, Any]:
     ]
     if cfg.loadgen.enabled:
         sources.append({"podSelector": {"matchLabels": _meta.selector(cfg, "loadgen-worker")}})
+    if cfg.bot.node_port:
+        # NodePort traffic arrives SNATed to a node address: whoever reaches the node port.
+        sources.append({"ipBlock": {"cidr": "0.0.0.0/0"}})
     egress: list[dict[str, Any]] = [
         {
             "to": [_namespace_peer("kube-system", {"k8s-app": "kube-dns"})],

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 CNPG_API: Final = "postgresql.cnpg.io/v1"
 #: Ports the CNPG pods name ``metrics`` (instances 9187, PgBouncer 9127).
 METRICS_PORT_NAME: Final = "metrics"
+#: The Secret with the object store's keys (the program adds the values from Pulumi secrets).
+BACKUP_SECRET: Final = "tgscale-db-backup"  # noqa: S105 (an object name)
+BACKUP_KEYS: Final = ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY")
+#: Pulumi waits for the Cluster's Ready condition: it does not await custom resources, and the
+#: migration Job (and the PgBouncer pods, which pass their probe before PostgreSQL is up) must
+#: not start against a database still initialising.
+WAIT_FOR_READY: Final = {"pulumi.com/waitFor": "condition=Ready"}
 
 
 def credentials_secret_name(*, own_password: bool) -> str:
@@ -49,7 +56,7 @@ def cluster(cfg: StackConfig, *, own_password: bool) -> dict[str, Any]:
     return {
         "apiVersion": CNPG_API,
         "kind": "Cluster",
-        "metadata": _meta.metadata(cfg, _meta.DB_CLUSTER, "database"),
+        "metadata": _meta.metadata(cfg, _meta.DB_CLUSTER, "database", annotations=WAIT_FOR_READY),
         "spec": {
             "instances": db.instances,
             # A PDB on a single instance would block every node drain.
@@ -61,6 +68,51 @@ def cluster(cfg: StackConfig, *, own_password: bool) -> dict[str, Any]:
                 "requests": {"cpu": "100m", "memory": "256Mi"},
                 "limits": {"memory": "1Gi"},
             },
+            **({"backup": _backup(cfg)} if db.backup_destination else {}),
+        },
+    }
+
+
+def _backup(cfg: StackConfig) -> dict[str, Any]:
+    """Base backups and the WAL archive to an S3-compatible store (DO Spaces on prod)."""
+    db = cfg.database
+    key_id, secret_key = BACKUP_KEYS
+    store: dict[str, Any] = {
+        "destinationPath": db.backup_destination,
+        "s3Credentials": {
+            "accessKeyId": {"name": BACKUP_SECRET, "key": key_id},
+            "secretAccessKey": {"name": BACKUP_SECRET, "key": secret_key},
+        },
+        "wal": {"compression": "gzip"},
+        "data": {"compression": "gzip"},
+    }
+    if db.backup_endpoint:
+        store["endpointURL"] = db.backup_endpoint
+    return {"barmanObjectStore": store, "retentionPolicy": db.backup_retention}
+
+
+def backup_secret(cfg: StackConfig) -> dict[str, Any]:
+    """The object store's keys, without values (the program adds them from Pulumi secrets)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta.metadata(cfg, BACKUP_SECRET, "database"),
+        "type": "Opaque",
+    }
+
+
+def scheduled_backup(cfg: StackConfig) -> dict[str, Any]:
+    """A daily base backup (the WAL is archived continuously); the first one right away."""
+    return {
+        "apiVersion": CNPG_API,
+        "kind": "ScheduledBackup",
+        "metadata": _meta.metadata(cfg, f"{_meta.DB_CLUSTER}-daily", "database"),
+        "spec": {
+            "schedule": cfg.database.backup_schedule,
+            "cluster": {"name": _meta.DB_CLUSTER},
+            "method": "barmanObjectStore",
+            "backupOwnerReference": "self",
+            "immediate": True,
         },
     }
 
@@ -108,22 +160,4 @@ def pod_monitors(cfg: StackConfig) -> list[dict[str, Any]]:
             ),
             (_meta.POOLER, {"cnpg.io/poolerName": _meta.POOLER}),
         )
-    ]
-
-
-def database_env(cfg: StackConfig, *, own_password: bool) -> list[dict[str, Any]]:
-    """Container env that yields ``DATABASE_URL`` through the pooler from the credentials Secret.
-
-    Kubernetes expands ``$(VAR)`` from earlier entries, so the password never leaves the Secret.
-    CNPG-generated passwords are alphanumeric; a configured ``dbPassword`` must be URL-safe.
-    """
-    secret = credentials_secret_name(own_password=own_password)
-    host = f"{_meta.POOLER}.{cfg.namespace}.svc"
-    return [
-        {"name": "DB_USER", "valueFrom": {"secretKeyRef": {"name": secret, "key": "username"}}},
-        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}},
-        {
-            "name": "DATABASE_URL",
-            "value": f"postgresql://$(DB_USER):$(DB_PASSWORD)@{host}:5432/{cfg.database.database}",
-        },
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from infra.manifests import _meta
+from infra.manifests import _meta, env
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
@@ -48,18 +48,6 @@ def _pod(
             **extra,
         },
     }
-
-
-def _locust_env(cfg: StackConfig) -> list[dict[str, Any]]:
-    # The load suite's Locust options read LOCUST_<FLAG> (loadtest/src/loadtest/options.py).
-    return [
-        {"name": "LOCUST_LOAD_PROFILE", "value": cfg.loadgen.profile},
-        {"name": "LOCUST_PROMETHEUS_PORT", "value": str(_meta.LOCUST_METRICS_PORT)},
-        {
-            "name": "LOCUST_WEBHOOK_SECRET",
-            "valueFrom": {"secretKeyRef": {"name": _meta.BOT_SECRET, "key": "BOT_WEBHOOK_SECRET"}},
-        },
-    ]
 
 
 def _metrics_port() -> dict[str, Any]:
@@ -104,7 +92,7 @@ def master_job(cfg: StackConfig) -> dict[str, Any]:
         "locust", "-f", LOCUSTFILE, "--master", "--headless",
         "--expect-workers", str(cfg.loadgen.workers), "--host", target,
     ]  # fmt: skip
-    container = _container(cfg, "locust", command, _locust_env(cfg))
+    container = _container(cfg, "locust", command, env.env_list(env.locust(cfg)))
     container["ports"] = [
         {"name": "master", "containerPort": _meta.LOCUST_MASTER_PORT, "protocol": "TCP"},
         _metrics_port(),
@@ -136,7 +124,7 @@ def worker_deployment(cfg: StackConfig) -> dict[str, Any]:
     """N Locust workers (a fixed count from config; nothing autoscales them)."""
     master = f"{_meta.LOCUST_MASTER}.{cfg.namespace}.svc"
     command = ["locust", "-f", LOCUSTFILE, "--worker", "--master-host", master]
-    container = _container(cfg, "locust", command, _locust_env(cfg))
+    container = _container(cfg, "locust", command, env.env_list(env.locust(cfg)))
     # Workers serve no HTTP of their own; the tgload_* metrics listener shows the process is up.
     probe = {
         "tcpSocket": {"port": "metrics"},
@@ -156,7 +144,7 @@ def emulator_deployment(cfg: StackConfig) -> dict[str, Any]:
         "python", "-m", "botapi_emulator",
         "--host", "0.0.0.0", "--port", str(_meta.EMULATOR_PORT),  # noqa: S104 (in a container)
     ]  # fmt: skip
-    container = _container(cfg, "emulator", command, [])
+    container = _container(cfg, "emulator", command, env.env_list(env.emulator(cfg)))
     probe = {"httpGet": {"path": "/__emulator/stats", "port": "http"}, "periodSeconds": 10}
     container |= {
         "ports": [{"name": "http", "containerPort": _meta.EMULATOR_PORT, "protocol": "TCP"}],

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from infra.config import StackConfig
 
 COMPONENT = "dashboards"
+#: The Secret holding Alertmanager's configuration (kps ``useExistingSecret``).
+ALERTMANAGER_SECRET = "tgscale-alertmanager"  # noqa: S105 (an object name)
+ALERTMANAGER_KEY = "alertmanager.yaml"
 
 
 def _dns_name(text: str) -> str:
@@ -59,3 +62,35 @@ def prometheus_rule(cfg: StackConfig) -> dict[str, Any]:
         ),
         "spec": {"groups": dashboards.all_rule_groups()},
     }
+
+
+def alertmanager_secret(cfg: StackConfig) -> dict[str, Any]:
+    """Alertmanager's configuration Secret, without its value (the receiver URL is a secret)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta.metadata(
+            cfg, ALERTMANAGER_SECRET, COMPONENT, namespace=cfg.monitoring.namespace
+        ),
+        "type": "Opaque",
+    }
+
+
+def alertmanager_config(webhook_url: str | None) -> str:
+    """Every alert to one webhook receiver (Slack-compatible, PagerDuty's Events API, ...);
+    without a URL the alerts stay in Alertmanager's UI. Watchdog goes nowhere."""
+    default: dict[str, Any] = {"name": "default"}
+    if webhook_url:
+        default["webhook_configs"] = [{"url": webhook_url, "send_resolved": True}]
+    config = {
+        "route": {
+            "receiver": "default",
+            "group_by": ["alertname", "namespace"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": [{"matchers": ['alertname = "Watchdog"'], "receiver": "null"}],
+        },
+        "receivers": [{"name": "null"}, default],
+    }
+    return json.dumps(config, indent=2)

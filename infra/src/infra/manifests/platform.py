@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from infra.manifests import _meta
+from infra.config import MANAGED_MODES
+from infra.manifests import _meta, observability
 
 if TYPE_CHECKING:
     from infra.config import StackConfig
@@ -43,14 +44,17 @@ class ChartSpec:
 
 
 def namespaces(cfg: StackConfig) -> list[dict[str, Any]]:
-    """Namespaces for monitoring, the operators and the bot (restricted Pod Security)."""
-    names = [(cfg.namespace, True), (CNPG_NAMESPACE, False)]
-    if cfg.monitoring.enabled:
-        names.append((cfg.monitoring.namespace, False))
-    if cfg.autoscaling.mode == "keda":
-        names.append((KEDA_NAMESPACE, False))
-    if cfg.autoscaling.vpa_enabled:
-        names.append((VPA_NAMESPACE, False))
+    """The stack's namespaces: the bot's (restricted Pod Security) in an app stack, monitoring's
+    and the operators' in a platform stack (both with ``stackRole=all``)."""
+    names = [(cfg.namespace, True)] if cfg.has_app else []
+    if cfg.has_platform:
+        names.append((CNPG_NAMESPACE, False))
+        if cfg.monitoring.enabled:
+            names.append((cfg.monitoring.namespace, False))
+        if cfg.autoscaling.mode == "keda":
+            names.append((KEDA_NAMESPACE, False))
+        if cfg.autoscaling.vpa_enabled:
+            names.append((VPA_NAMESPACE, False))
     out = []
     for name, restricted in names:
         extra = {"pod-security.kubernetes.io/enforce": "restricted"} if restricted else {}
@@ -79,6 +83,7 @@ def prometheus_selects_all(values: dict[str, Any]) -> bool:
 
 def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
     """kube-prometheus-stack: Prometheus, Grafana, kube-state-metrics, node-exporter."""
+    mon = cfg.monitoring
     values: dict[str, Any] = {
         # Stable Service names: <release>-prometheus, <release>-operator; Grafana <release>-grafana.
         "fullnameOverride": cfg.monitoring.release,
@@ -95,8 +100,19 @@ def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
                 "podMonitorNamespaceSelector": {},
                 "ruleSelectorNilUsesHelmValues": False,
                 "ruleNamespaceSelector": {},
-                "retention": "7d",
+                "retention": mon.prometheus_retention,
+                "retentionSize": mon.prometheus_retention_size,
+                "storageSpec": _volume_claim(mon.prometheus_storage),
                 "scrapeInterval": "15s",
+            }
+        },
+        "alertmanager": {
+            "alertmanagerSpec": {
+                # The configuration (and its receiver's secret URL) comes from our Secret.
+                "useExistingSecret": True,
+                "configSecret": observability.ALERTMANAGER_SECRET,
+                "retention": mon.alertmanager_retention,
+                "storage": _volume_claim(mon.alertmanager_storage),
             }
         },
         "grafana": {
@@ -125,8 +141,17 @@ def kube_prometheus_stack(cfg: StackConfig) -> ChartSpec:
     )
 
 
+def _volume_claim(size: str) -> dict[str, Any]:
+    """A ``storageSpec``/``storage`` for the Prometheus operator: one PVC per replica."""
+    return {
+        "volumeClaimTemplate": {
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+        }
+    }
+
+
 def metrics_server(cfg: StackConfig) -> ChartSpec | None:
-    """metrics-server for clusters without one (kind: kubelet certs are self-signed)."""
+    """metrics-server for clusters without one (kind and DOKS ship none)."""
     if not cfg.monitoring.metrics_server:
         return None
     return ChartSpec(
@@ -135,7 +160,14 @@ def metrics_server(cfg: StackConfig) -> ChartSpec | None:
         repo="https://kubernetes-sigs.github.io/metrics-server/",
         version=cfg.monitoring.metrics_server_chart_version,
         namespace="kube-system",
-        values={"args": ["--kubelet-insecure-tls"]},
+        values=(
+            # DigitalOcean's own metrics-server install (marketplace-kubernetes, chart 3.8.2):
+            # the chart's defaults with two replicas; DOKS kubelets serve verifiable certificates.
+            {"replicas": 2}
+            if cfg.cluster.mode in MANAGED_MODES
+            # kind's kubelets serve self-signed certificates.
+            else {"args": ["--kubelet-insecure-tls"]}
+        ),
     )
 
 
@@ -191,7 +223,8 @@ def vpa(cfg: StackConfig) -> ChartSpec | None:
 
 
 def charts(cfg: StackConfig) -> list[ChartSpec]:
-    """Every chart the stack installs, in install order."""
+    """Every chart the configuration implies, in install order (a platform stack installs them;
+    an app stack's configuration says which its platform must have)."""
     specs = [metrics_server(cfg)]
     if cfg.monitoring.enabled:
         specs.append(kube_prometheus_stack(cfg))
